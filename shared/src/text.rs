@@ -1,0 +1,70 @@
+//! Text as people type it: place names without accents, case or hyphens,
+//! and names shown with a surname initial only.
+
+/// The search key of a place name: lower case, accents removed, every run of
+/// punctuation or space turned into one space, and the usual abbreviations
+/// expanded ("St-Céré" → "saint cere").
+pub fn search_key(input: &str) -> String {
+    let ascii = deunicode::deunicode(input).to_lowercase();
+    let mut words: Vec<&str> = Vec::new();
+    for word in ascii.split(|c: char| !c.is_ascii_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        words.push(match word {
+            "st" => "saint",
+            "ste" => "sainte",
+            "sts" => "saints",
+            "stes" => "saintes",
+            other => other,
+        });
+    }
+    words.join(" ")
+}
+
+/// The key without a leading French article, so that "hospitalet" finds
+/// "L'Hospitalet" and "bastit" finds "Le Bastit". `None` when the name has
+/// no article.
+pub fn without_article(key: &str) -> Option<&str> {
+    ["l ", "le ", "la ", "les "]
+        .iter()
+        .find_map(|article| key.strip_prefix(article))
+        .filter(|rest| !rest.is_empty())
+}
+
+/// How another person is shown: first name and surname initial
+/// ("Marie Dupont" → "Marie D."). Contact details never appear.
+pub fn public_name(display_name: &str) -> String {
+    let mut parts = display_name.split_whitespace();
+    let Some(first) = parts.next() else {
+        return "Membre".to_string();
+    };
+    match parts.last().and_then(|last| last.chars().next()) {
+        Some(initial) => format!("{first} {}.", initial.to_uppercase()),
+        None => first.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_keys_ignore_accents_case_and_punctuation() {
+        assert_eq!(search_key("Saint-Céré"), "saint cere");
+        assert_eq!(search_key("ST CERE"), "saint cere");
+        assert_eq!(search_key("L'Hospitalet"), "l hospitalet");
+        assert_eq!(search_key("  Gramat — place de la République "), "gramat place de la republique");
+        assert_eq!(search_key("Œuilly"), "oeuilly");
+        assert_eq!(without_article("l hospitalet"), Some("hospitalet"));
+        assert_eq!(without_article("lacapelle marival"), None);
+    }
+
+    #[test]
+    fn public_names_hide_the_surname() {
+        assert_eq!(public_name("Marie Dupont"), "Marie D.");
+        assert_eq!(public_name("Jean-Pierre de la Fontaine"), "Jean-Pierre F.");
+        assert_eq!(public_name("Lucie"), "Lucie");
+        assert_eq!(public_name("  "), "Membre");
+    }
+}

@@ -1,0 +1,295 @@
+//! Clock times and weekday sets, as people say them: "07:30", "lun–ven".
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate, NaiveTime};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A local clock time, to the minute ("07:30"). Always a real time of day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LocalTime {
+    minutes: u16,
+}
+
+impl LocalTime {
+    pub const MIDNIGHT: LocalTime = LocalTime { minutes: 0 };
+
+    pub fn new(hour: u32, minute: u32) -> Option<Self> {
+        (hour < 24 && minute < 60).then(|| LocalTime {
+            minutes: (hour * 60 + minute) as u16,
+        })
+    }
+
+    /// Minutes since midnight (0..1440).
+    pub fn from_minutes(minutes: u32) -> Option<Self> {
+        (minutes < 24 * 60).then_some(LocalTime {
+            minutes: minutes as u16,
+        })
+    }
+
+    pub fn minutes(self) -> u32 {
+        u32::from(self.minutes)
+    }
+
+    pub fn hour(self) -> u32 {
+        self.minutes() / 60
+    }
+
+    pub fn minute(self) -> u32 {
+        self.minutes() % 60
+    }
+
+    pub fn to_naive(self) -> NaiveTime {
+        NaiveTime::from_hms_opt(self.hour(), self.minute(), 0).expect("valid by construction")
+    }
+
+    /// "7 h 42", the way French speakers read a time aloud.
+    pub fn spoken(self) -> String {
+        if self.minute() == 0 {
+            format!("{} h", self.hour())
+        } else {
+            format!("{} h {:02}", self.hour(), self.minute())
+        }
+    }
+}
+
+impl fmt::Display for LocalTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.hour(), self.minute())
+    }
+}
+
+/// Message shown when a time cannot be read.
+pub const TIME_FORMAT_HELP: &str = "Heure invalide : écrivez-la sous la forme HH:MM, par exemple 07:30.";
+
+impl FromStr for LocalTime {
+    type Err = String;
+
+    /// Accepts "07:30", "7:30" and "7h30".
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (h, m) = s
+            .split_once(':')
+            .or_else(|| s.split_once(['h', 'H']))
+            .ok_or_else(|| TIME_FORMAT_HELP.to_string())?;
+        let m = if m.is_empty() { "00" } else { m };
+        let valid_digits = |part: &str, max_len| {
+            !part.is_empty() && part.len() <= max_len && part.bytes().all(|b| b.is_ascii_digit())
+        };
+        if !valid_digits(h, 2) || !valid_digits(m, 2) || m.len() != 2 {
+            return Err(TIME_FORMAT_HELP.to_string());
+        }
+        let hour: u32 = h.parse().map_err(|_| TIME_FORMAT_HELP.to_string())?;
+        let minute: u32 = m.parse().map_err(|_| TIME_FORMAT_HELP.to_string())?;
+        LocalTime::new(hour, minute).ok_or_else(|| {
+            "Heure impossible : les heures vont de 00 à 23 et les minutes de 00 à 59.".to_string()
+        })
+    }
+}
+
+impl Serialize for LocalTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LocalTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A day of the week, serialized as in the API: "mon" … "sun".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    pub const ALL: [Weekday; 7] = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+
+    pub fn index(self) -> u8 {
+        self as u8
+    }
+
+    pub fn of(date: NaiveDate) -> Weekday {
+        Weekday::ALL[date.weekday().num_days_from_monday() as usize]
+    }
+
+    pub fn code(self) -> &'static str {
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][self as usize]
+    }
+
+    /// French name, "lundi".
+    pub fn french(self) -> &'static str {
+        [
+            "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+        ][self as usize]
+    }
+
+    /// Short French name, "lun".
+    pub fn french_short(self) -> &'static str {
+        ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"][self as usize]
+    }
+}
+
+impl FromStr for Weekday {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Weekday::ALL
+            .into_iter()
+            .find(|d| d.code() == s)
+            .ok_or_else(|| {
+                format!("Jour inconnu « {s} » : utilisez mon, tue, wed, thu, fri, sat ou sun.")
+            })
+    }
+}
+
+/// A non-empty set of weekdays.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Weekdays {
+    bits: u8,
+}
+
+impl Weekdays {
+    /// Monday to Friday.
+    pub const WORKDAYS: Weekdays = Weekdays { bits: 0b0001_1111 };
+
+    /// `None` when `days` is empty: a regular trip happens on some day.
+    pub fn new(days: impl IntoIterator<Item = Weekday>) -> Option<Self> {
+        let bits = days.into_iter().fold(0u8, |acc, d| acc | (1 << d.index()));
+        Self::from_bits(bits)
+    }
+
+    pub fn from_bits(bits: u8) -> Option<Self> {
+        let bits = bits & 0x7f;
+        (bits != 0).then_some(Weekdays { bits })
+    }
+
+    pub fn bits(self) -> u8 {
+        self.bits
+    }
+
+    pub fn contains(self, day: Weekday) -> bool {
+        self.bits & (1 << day.index()) != 0
+    }
+
+    pub fn contains_date(self, date: NaiveDate) -> bool {
+        self.contains(Weekday::of(date))
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Weekday> {
+        Weekday::ALL.into_iter().filter(move |d| self.contains(*d))
+    }
+
+    /// The days both sets share, if any.
+    pub fn intersection(self, other: Weekdays) -> Option<Weekdays> {
+        Weekdays::from_bits(self.bits & other.bits)
+    }
+
+    pub fn len(self) -> usize {
+        self.bits.count_ones() as usize
+    }
+
+    /// Never empty by construction; provided for clippy's `len` convention.
+    pub fn is_empty(self) -> bool {
+        false
+    }
+
+    /// "du lundi au vendredi", "lundi, mercredi et vendredi", "tous les jours".
+    pub fn french(self) -> String {
+        let days: Vec<Weekday> = self.iter().collect();
+        if days.len() == 7 {
+            return "tous les jours".into();
+        }
+        let contiguous = days
+            .windows(2)
+            .all(|w| w[1].index() == w[0].index() + 1);
+        if days.len() >= 3 && contiguous {
+            return format!(
+                "du {} au {}",
+                days[0].french(),
+                days[days.len() - 1].french()
+            );
+        }
+        let names: Vec<&str> = days.iter().map(|d| d.french()).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} et {last}", rest.join(", ")),
+            _ => names.join(""),
+        }
+    }
+}
+
+impl fmt::Debug for Weekdays {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Weekdays {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Weekdays {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let days = Vec::<Weekday>::deserialize(deserializer)?;
+        Weekdays::new(days).ok_or_else(|| {
+            serde::de::Error::custom("Choisissez au moins un jour de la semaine.")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_ways_people_write_times() {
+        assert_eq!("07:30".parse::<LocalTime>().unwrap(), LocalTime::new(7, 30).unwrap());
+        assert_eq!("7:30".parse::<LocalTime>().unwrap(), LocalTime::new(7, 30).unwrap());
+        assert_eq!("7h30".parse::<LocalTime>().unwrap(), LocalTime::new(7, 30).unwrap());
+        assert_eq!("14h".parse::<LocalTime>().unwrap(), LocalTime::new(14, 0).unwrap());
+        for bad in ["", "25:00", "07:60", "7:3", "abc", "07:30:00", "-1:00"] {
+            assert!(bad.parse::<LocalTime>().is_err(), "{bad} accepted");
+        }
+        assert_eq!(LocalTime::new(7, 5).unwrap().to_string(), "07:05");
+        assert_eq!(LocalTime::new(7, 42).unwrap().spoken(), "7 h 42");
+    }
+
+    #[test]
+    fn weekdays_are_never_empty_and_read_well_in_french() {
+        assert!(Weekdays::new([]).is_none());
+        assert_eq!(Weekdays::WORKDAYS.french(), "du lundi au vendredi");
+        let mwf = Weekdays::new([Weekday::Mon, Weekday::Wed, Weekday::Fri]).unwrap();
+        assert_eq!(mwf.french(), "lundi, mercredi et vendredi");
+        assert_eq!(
+            serde_json::to_string(&mwf).unwrap(),
+            r#"["mon","wed","fri"]"#
+        );
+        let tue = Weekdays::new([Weekday::Tue]).unwrap();
+        assert!(mwf.intersection(tue).is_none());
+        assert!(serde_json::from_str::<Weekdays>("[]").is_err());
+        assert!(serde_json::from_str::<Weekdays>(r#"["lundi"]"#).is_err());
+    }
+}
