@@ -1,1 +1,157 @@
-fn main(){}
+//! `lotocar`: the server and its administration commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use lotocar_backend::config::Config;
+use lotocar_backend::db::Db;
+use lotocar_backend::territories::{self, Territory};
+use lotocar_shared::contact::Contact;
+use lotocar_shared::people::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "lotocar",
+    version,
+    about = "Covoiturage solidaire pour les territoires ruraux"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(Config),
+    /// Administration: roles and territories.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Benchmarks (print one JSON line each).
+    Bench {
+        #[command(subcommand)]
+        command: lotocar_backend::bench::BenchCommand,
+    },
+}
+
+/// Which database an administration command works on.
+#[derive(Args)]
+struct DbArgs {
+    #[arg(long, env = "LOTOCAR_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Grant a role (relay, coordinator, admin) in a territory to whoever
+    /// signs in with a phone number or e-mail address.
+    Grant {
+        #[arg(long)]
+        contact: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        territory: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Create or update a territory.
+    Territory {
+        /// Short id, used in URLs ("lot").
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Name shown to users ("Lot'ô car").
+        #[arg(long)]
+        brand: String,
+        /// Département codes, comma-separated ("46" or "12,46,82").
+        #[arg(long, value_delimiter = ',')]
+        departements: Vec<String>,
+        #[arg(long, default_value = "Europe/Paris")]
+        timezone: chrono_tz::Tz,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::from_code(s).ok_or_else(|| "expected relay, coordinator or admin".to_string())
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(config) => {
+            init_logs(config.log_format == "json");
+            lotocar_backend::serve(config).await
+        }
+        Command::Admin { command } => {
+            init_logs(false);
+            match command {
+                AdminCommand::Grant {
+                    contact,
+                    role,
+                    territory,
+                    db,
+                } => {
+                    let contact: Contact = contact.parse().map_err(anyhow::Error::msg)?;
+                    let db = Db::open(db.database_url.as_deref(), &db.data_dir).await?;
+                    let user_id =
+                        lotocar_backend::auth::grant_role(&db, &contact, role, &territory).await?;
+                    println!(
+                        "{} is now {} in {territory} (user {user_id})",
+                        contact,
+                        role.code()
+                    );
+                    Ok(())
+                }
+                AdminCommand::Territory {
+                    id,
+                    name,
+                    brand,
+                    departements,
+                    timezone,
+                    db,
+                } => {
+                    let db = Db::open(db.database_url.as_deref(), &db.data_dir).await?;
+                    territories::upsert(
+                        &db,
+                        &Territory {
+                            id: id.clone(),
+                            name,
+                            brand,
+                            departements: departements
+                                .iter()
+                                .map(|d| d.trim().to_string())
+                                .collect(),
+                            timezone,
+                        },
+                    )
+                    .await?;
+                    println!("territory {id} saved");
+                    Ok(())
+                }
+            }
+        }
+        Command::Bench { command } => lotocar_backend::bench::run(command).await,
+    }
+}

@@ -10,7 +10,7 @@ use crate::geo::GeoPoint;
 use crate::need::{NeedStatus, Purpose};
 use crate::offer::{DetourClass, DetourTolerance, Seats};
 use crate::people::{Channel, DisplayName, Role};
-use crate::schedule::{NeedSchedule, NeedScheduleWire, OfferSchedule, OfferScheduleWire};
+use crate::schedule::{NeedSchedule, NeedScheduleInput, OfferSchedule, OfferScheduleInput};
 use crate::validation::{FieldError, Invalid};
 
 // ---------------------------------------------------------------------------
@@ -251,7 +251,10 @@ impl PlaceInput {
             (Some(id), None, None) => {
                 let id = id.trim();
                 if id.is_empty() || id.len() > 100 {
-                    Err(Invalid::field("place_id", "Choisissez un lieu dans la liste."))
+                    Err(Invalid::field(
+                        "place_id",
+                        "Choisissez un lieu dans la liste.",
+                    ))
                 } else {
                     Ok(PlaceQuery::Id(id.to_string()))
                 }
@@ -261,9 +264,15 @@ impl PlaceInput {
                 let point = invalid.check("", GeoPoint::new(lat, lon));
                 let label = self.label.as_deref().unwrap_or("").trim().to_string();
                 if label.is_empty() {
-                    invalid.push("label", "Donnez un nom à ce lieu, par exemple « devant la mairie ».");
+                    invalid.push(
+                        "label",
+                        "Donnez un nom à ce lieu, par exemple « devant la mairie ».",
+                    );
                 } else if label.chars().count() > 120 {
-                    invalid.push("label", "Le nom du lieu est trop long : 120 caractères au plus.");
+                    invalid.push(
+                        "label",
+                        "Le nom du lieu est trop long : 120 caractères au plus.",
+                    );
                 }
                 match point {
                     Some(point) if invalid.is_empty() => Ok(PlaceQuery::Point { point, label }),
@@ -314,7 +323,7 @@ fn default_detour() -> i64 {
 pub struct OfferInput {
     pub origin: PlaceInput,
     pub destination: PlaceInput,
-    pub schedule: OfferScheduleWire,
+    pub schedule: OfferScheduleInput,
     #[serde(default = "default_offer_seats")]
     #[cfg_attr(feature = "openapi", schema(example = 3, minimum = 1, maximum = 8))]
     pub seats: i64,
@@ -375,7 +384,7 @@ pub struct OfferPatch {
     pub seats: Option<i64>,
     pub max_detour_minutes: Option<i64>,
     /// New times: replaces the whole schedule.
-    pub schedule: Option<OfferScheduleWire>,
+    pub schedule: Option<OfferScheduleInput>,
 }
 
 /// A checked [`OfferPatch`].
@@ -393,15 +402,22 @@ impl OfferPatch {
         let seats = self
             .seats
             .and_then(|n| check_range(&mut invalid, "seats", Seats::new(n)));
-        let max_detour = self.max_detour_minutes.and_then(|n| {
-            check_range(&mut invalid, "max_detour_minutes", DetourTolerance::new(n))
-        });
+        let max_detour = self
+            .max_detour_minutes
+            .and_then(|n| check_range(&mut invalid, "max_detour_minutes", DetourTolerance::new(n)));
         let schedule = self
             .schedule
             .clone()
             .and_then(|s| invalid.check("schedule", s.try_into()));
-        if self.paused.is_none() && self.seats.is_none() && self.max_detour_minutes.is_none() && self.schedule.is_none() {
-            invalid.push("", "Rien à modifier : indiquez paused, seats, max_detour_minutes ou schedule.");
+        if self.paused.is_none()
+            && self.seats.is_none()
+            && self.max_detour_minutes.is_none()
+            && self.schedule.is_none()
+        {
+            invalid.push(
+                "",
+                "Rien à modifier : indiquez paused, seats, max_detour_minutes ou schedule.",
+            );
         }
         invalid.finish(|| OfferChange {
             paused: self.paused,
@@ -418,7 +434,7 @@ pub struct Offer {
     pub id: String,
     pub origin: TripPlace,
     pub destination: TripPlace,
-    #[cfg_attr(feature = "openapi", schema(value_type = OfferScheduleWire))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schedule::OfferScheduleWire))]
     pub schedule: OfferSchedule,
     pub seats: i64,
     pub max_detour_minutes: i64,
@@ -448,7 +464,7 @@ fn default_purpose() -> Purpose {
 pub struct NeedInput {
     pub origin: PlaceInput,
     pub destination: PlaceInput,
-    pub schedule: NeedScheduleWire,
+    pub schedule: NeedScheduleInput,
     #[serde(default = "default_need_seats")]
     #[cfg_attr(feature = "openapi", schema(example = 1, minimum = 1, maximum = 8))]
     pub seats: i64,
@@ -478,7 +494,9 @@ impl NeedInput {
         let schedule = invalid.check("schedule", self.schedule.clone().try_into());
         let seats = check_range(&mut invalid, "seats", Seats::new(self.seats));
         match (origin, destination, schedule, seats) {
-            (Some(origin), Some(destination), Some(schedule), Some(seats)) if invalid.is_empty() => {
+            (Some(origin), Some(destination), Some(schedule), Some(seats))
+                if invalid.is_empty() =>
+            {
                 Ok(NeedDraft {
                     origin,
                     destination,
@@ -498,7 +516,7 @@ impl NeedInput {
 #[serde(deny_unknown_fields)]
 pub struct NeedPatch {
     /// New times: replaces the whole schedule.
-    pub schedule: Option<NeedScheduleWire>,
+    pub schedule: Option<NeedScheduleInput>,
     pub seats: Option<i64>,
     pub purpose: Option<Purpose>,
 }
@@ -538,7 +556,7 @@ pub struct Need {
     pub id: String,
     pub origin: TripPlace,
     pub destination: TripPlace,
-    #[cfg_attr(feature = "openapi", schema(value_type = NeedScheduleWire))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schedule::NeedScheduleWire))]
     pub schedule: NeedSchedule,
     pub seats: i64,
     pub purpose: Purpose,

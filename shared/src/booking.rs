@@ -156,10 +156,19 @@ mod tests {
                 }
             }
         }
-        assert_eq!(Confirmed.transition(WaitingDriverConfirmation), Err(TransitionError::Backward));
-        assert_eq!(Confirmed.transition(Confirmed), Err(TransitionError::AlreadySet));
+        assert_eq!(
+            Confirmed.transition(WaitingDriverConfirmation),
+            Err(TransitionError::Backward)
+        );
+        assert_eq!(
+            Confirmed.transition(Confirmed),
+            Err(TransitionError::AlreadySet)
+        );
         assert_eq!(Cancelled.transition(Confirmed), Err(TransitionError::Final));
-        assert_eq!(WaitingDriverConfirmation.transition(Validated), Err(TransitionError::Backward));
+        assert_eq!(
+            WaitingDriverConfirmation.transition(Validated),
+            Err(TransitionError::Backward)
+        );
         assert_eq!(Confirmed.transition(Cancelled), Ok(Cancelled));
     }
 
@@ -167,7 +176,10 @@ mod tests {
     fn codes_round_trip() {
         for s in BookingStatus::ALL {
             assert_eq!(BookingStatus::from_code(s.code()), Some(s));
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.code()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.code())
+            );
         }
     }
 }

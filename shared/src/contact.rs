@@ -186,17 +186,31 @@ mod tests {
             "+33 (0)6 12 34 56 78",
             "0033612345678",
         ] {
-            assert_eq!(PhoneNumber::parse(input).unwrap().as_str(), "+33612345678", "{input}");
+            assert_eq!(
+                PhoneNumber::parse(input).unwrap().as_str(),
+                "+33612345678",
+                "{input}"
+            );
         }
         let phone = PhoneNumber::parse("0565341234").unwrap();
         assert!(!phone.is_mobile());
         assert_eq!(phone.national(), "05 65 34 12 34");
-        assert_eq!(PhoneNumber::parse("+262 692 12 34 56").unwrap().as_str(), "+262692123456");
+        assert_eq!(
+            PhoneNumber::parse("+262 692 12 34 56").unwrap().as_str(),
+            "+262692123456"
+        );
     }
 
     #[test]
     fn rejects_what_is_not_a_phone_number() {
-        for input in ["", "061234567", "06123456789", "12 34 56 78 90", "06-12-ab", "+33 0012345678"] {
+        for input in [
+            "",
+            "061234567",
+            "06123456789",
+            "12 34 56 78 90",
+            "06-12-ab",
+            "+33 0012345678",
+        ] {
             assert!(PhoneNumber::parse(input).is_err(), "{input} accepted");
         }
     }
@@ -207,11 +221,24 @@ mod tests {
             EmailAddress::parse(" Marie@Exemple.FR ").unwrap().as_str(),
             "marie@exemple.fr"
         );
-        for input in ["marie", "marie@", "@exemple.fr", "marie@exemple", "ma rie@exemple.fr", "a@b..fr"] {
+        for input in [
+            "marie",
+            "marie@",
+            "@exemple.fr",
+            "marie@exemple",
+            "ma rie@exemple.fr",
+            "a@b..fr",
+        ] {
             assert!(EmailAddress::parse(input).is_err(), "{input} accepted");
         }
-        assert!(matches!("marie@exemple.fr".parse::<Contact>(), Ok(Contact::Email(_))));
-        assert!(matches!("06 12 34 56 78".parse::<Contact>(), Ok(Contact::Phone(_))));
+        assert!(matches!(
+            "marie@exemple.fr".parse::<Contact>(),
+            Ok(Contact::Email(_))
+        ));
+        assert!(matches!(
+            "06 12 34 56 78".parse::<Contact>(),
+            Ok(Contact::Phone(_))
+        ));
         assert!("".parse::<Contact>().is_err());
     }
 }

@@ -18,7 +18,10 @@ impl GeoPoint {
     pub fn new(lat: f64, lon: f64) -> Result<Self, Invalid> {
         let mut invalid = Invalid::new();
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-            invalid.push("lat", "Latitude invalide : elle doit être comprise entre -90 et 90.");
+            invalid.push(
+                "lat",
+                "Latitude invalide : elle doit être comprise entre -90 et 90.",
+            );
         }
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
             invalid.push(

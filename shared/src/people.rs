@@ -74,7 +74,9 @@ impl DisplayName {
     pub fn new(input: &str) -> Result<Self, String> {
         let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
         if name.is_empty() {
-            return Err("Indiquez votre prénom (et l'initiale de votre nom si vous voulez).".into());
+            return Err(
+                "Indiquez votre prénom (et l'initiale de votre nom si vous voulez).".into(),
+            );
         }
         if name.chars().count() > Self::MAX_CHARS {
             return Err(format!(
@@ -99,7 +101,10 @@ mod tests {
 
     #[test]
     fn display_names_are_tidied_and_bounded() {
-        assert_eq!(DisplayName::new("  Marie   Dupont ").unwrap().as_str(), "Marie Dupont");
+        assert_eq!(
+            DisplayName::new("  Marie   Dupont ").unwrap().as_str(),
+            "Marie Dupont"
+        );
         assert!(DisplayName::new("   ").is_err());
         assert!(DisplayName::new(&"a".repeat(61)).is_err());
         assert!(DisplayName::new("<script>").is_err());

@@ -28,7 +28,9 @@ pub fn local_instant(tz: Tz, date: NaiveDate, time: LocalTime) -> DateTime<Tz> {
             let offset_before = tz
                 .offset_from_utc_datetime(&(naive - Duration::days(1)))
                 .fix();
-            tz.from_utc_datetime(&(naive - Duration::seconds(offset_before.local_minus_utc().into())))
+            tz.from_utc_datetime(
+                &(naive - Duration::seconds(offset_before.local_minus_utc().into())),
+            )
         }
     }
 }
@@ -95,7 +97,8 @@ impl From<DateRange> for DateRangeWire {
     }
 }
 
-const DATE_HELP: &str = "Date invalide : écrivez-la sous la forme AAAA-MM-JJ, par exemple 2026-12-08.";
+const DATE_HELP: &str =
+    "Date invalide : écrivez-la sous la forme AAAA-MM-JJ, par exemple 2026-12-08.";
 const DATETIME_HELP: &str =
     "Date et heure invalides : écrivez-les sous la forme 2026-12-03T07:30:00+01:00.";
 
@@ -337,6 +340,7 @@ impl OfferSchedule {
 #[cfg_attr(feature = "openapi", schema(as = OfferSchedule))]
 pub enum OfferScheduleWire {
     Weekly {
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::time::Weekday>))]
         weekdays: Weekdays,
         #[cfg_attr(feature = "openapi", schema(value_type = String, example = "07:30"))]
         departure_time: LocalTime,
@@ -432,7 +436,10 @@ pub struct Timing {
 }
 
 impl Timing {
-    pub fn new(arrive_by: Option<LocalTime>, depart_after: Option<LocalTime>) -> Result<Self, Invalid> {
+    pub fn new(
+        arrive_by: Option<LocalTime>,
+        depart_after: Option<LocalTime>,
+    ) -> Result<Self, Invalid> {
         match (arrive_by, depart_after) {
             (None, None) => Err(Invalid::field(
                 "arrive_by",
@@ -529,6 +536,46 @@ impl NeedSchedule {
             NeedSchedule::Weekly(n) => n.until,
         }
     }
+
+    /// The first date the need may apply.
+    pub fn first_date(&self, today: NaiveDate) -> NaiveDate {
+        match self {
+            NeedSchedule::Once(n) => n.date,
+            NeedSchedule::Weekly(n) => n.from.unwrap_or(today),
+        }
+    }
+
+    /// A short French description: "le 08/12/2026, arrivée avant 10 h, retour après 14 h".
+    pub fn describe(&self) -> String {
+        let (when, timing, flexibility, return_after) = match self {
+            NeedSchedule::Once(n) => (
+                format!("le {}", n.date.format("%d/%m/%Y")),
+                n.timing,
+                n.flexibility_minutes,
+                n.return_after,
+            ),
+            NeedSchedule::Weekly(n) => (
+                n.weekdays.french(),
+                n.timing,
+                n.flexibility_minutes,
+                n.return_after,
+            ),
+        };
+        let mut text = when;
+        if let Some(t) = timing.depart_after {
+            text.push_str(&format!(", départ après {}", t.spoken()));
+        }
+        if let Some(t) = timing.arrive_by {
+            text.push_str(&format!(", arrivée avant {}", t.spoken()));
+        }
+        if flexibility > 0 {
+            text.push_str(&format!(" (à {flexibility} min près)"));
+        }
+        if let Some(t) = return_after {
+            text.push_str(&format!(", retour après {}", t.spoken()));
+        }
+        text
+    }
 }
 
 /// The wire form of [`NeedSchedule`], as in the API contract.
@@ -554,6 +601,7 @@ pub enum NeedScheduleWire {
         return_after: Option<LocalTime>,
     },
     Weekly {
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::time::Weekday>))]
         weekdays: Weekdays,
         #[serde(default)]
         #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "08:30"))]
@@ -686,6 +734,255 @@ impl From<NeedSchedule> for NeedScheduleWire {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------
+
+/// Which kind of schedule a request body describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ScheduleKind {
+    Weekly,
+    Once,
+}
+
+/// A schedule as sent in a request body: one flat object whose `kind`
+/// says which fields apply, so that every fault is reported at its own
+/// field ("schedule.departure_time") and all of them at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfferScheduleInput {
+    pub kind: ScheduleKind,
+    /// weekly: the days of the trip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::time::Weekday>>))]
+    pub weekdays: Option<Weekdays>,
+    /// weekly: local departure time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "07:30"))]
+    pub departure_time: Option<LocalTime>,
+    /// weekly: local time of the way back, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "17:30"))]
+    pub return_time: Option<LocalTime>,
+    /// weekly: first date.
+    #[serde(
+        default,
+        deserialize_with = "de_opt_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date, example = "2026-12-01"))]
+    pub from: Option<NaiveDate>,
+    /// weekly: last date (none: no end).
+    #[serde(
+        default,
+        deserialize_with = "de_opt_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub until: Option<NaiveDate>,
+    /// weekly: holidays and other breaks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pauses: Vec<DateRangeWire>,
+    /// once: departure, RFC 3339 with offset.
+    #[serde(
+        default,
+        deserialize_with = "de_opt_datetime",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime, example = "2026-12-03T07:30:00+01:00"))]
+    pub departure: Option<DateTime<FixedOffset>>,
+    /// once: departure of the way back, if any.
+    #[serde(
+        default,
+        deserialize_with = "de_opt_datetime",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub return_departure: Option<DateTime<FixedOffset>>,
+}
+
+const REQUIRED: &str = "Ce champ est obligatoire.";
+const NOT_FOR_WEEKLY: &str = "Ce champ ne s'applique pas à un horaire régulier (kind = weekly).";
+const NOT_FOR_ONCE: &str = "Ce champ ne s'applique pas à un trajet ponctuel (kind = once).";
+
+/// Records a missing required field.
+fn required<T: Copy>(invalid: &mut Invalid, field: &str, value: Option<T>) -> Option<T> {
+    if value.is_none() {
+        invalid.push(field, REQUIRED);
+    }
+    value
+}
+
+/// Records a field given for the other kind of schedule.
+fn absent(invalid: &mut Invalid, field: &str, present: bool, message: &str) {
+    if present {
+        invalid.push(field, message);
+    }
+}
+
+impl TryFrom<OfferScheduleInput> for OfferSchedule {
+    type Error = Invalid;
+
+    fn try_from(input: OfferScheduleInput) -> Result<Self, Invalid> {
+        let mut invalid = Invalid::new();
+        let wire = match input.kind {
+            ScheduleKind::Weekly => {
+                absent(
+                    &mut invalid,
+                    "departure",
+                    input.departure.is_some(),
+                    NOT_FOR_WEEKLY,
+                );
+                absent(
+                    &mut invalid,
+                    "return_departure",
+                    input.return_departure.is_some(),
+                    NOT_FOR_WEEKLY,
+                );
+                let weekdays = required(&mut invalid, "weekdays", input.weekdays);
+                let departure_time = required(&mut invalid, "departure_time", input.departure_time);
+                let from = required(&mut invalid, "from", input.from);
+                match (weekdays, departure_time, from) {
+                    (Some(weekdays), Some(departure_time), Some(from)) => {
+                        Some(OfferScheduleWire::Weekly {
+                            weekdays,
+                            departure_time,
+                            return_time: input.return_time,
+                            from,
+                            until: input.until,
+                            pauses: input.pauses,
+                        })
+                    }
+                    _ => None,
+                }
+            }
+            ScheduleKind::Once => {
+                for (field, present) in [
+                    ("weekdays", input.weekdays.is_some()),
+                    ("departure_time", input.departure_time.is_some()),
+                    ("return_time", input.return_time.is_some()),
+                    ("from", input.from.is_some()),
+                    ("until", input.until.is_some()),
+                    ("pauses", !input.pauses.is_empty()),
+                ] {
+                    absent(&mut invalid, field, present, NOT_FOR_ONCE);
+                }
+                required(&mut invalid, "departure", input.departure).map(|departure| {
+                    OfferScheduleWire::Once {
+                        departure,
+                        return_departure: input.return_departure,
+                    }
+                })
+            }
+        };
+        let schedule = wire.and_then(|wire| invalid.check("", OfferSchedule::try_from(wire)));
+        match schedule {
+            Some(schedule) if invalid.is_empty() => Ok(schedule),
+            _ => Err(invalid),
+        }
+    }
+}
+
+/// A need's schedule as sent in a request body (see [`OfferScheduleInput`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NeedScheduleInput {
+    pub kind: ScheduleKind,
+    /// once: the date of the trip.
+    #[serde(
+        default,
+        deserialize_with = "de_opt_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date, example = "2026-12-08"))]
+    pub date: Option<NaiveDate>,
+    /// weekly: the days of the trip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::time::Weekday>>))]
+    pub weekdays: Option<Weekdays>,
+    /// Latest arrival, local time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "10:00"))]
+    pub arrive_by: Option<LocalTime>,
+    /// Earliest departure, local time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "08:00"))]
+    pub depart_after: Option<LocalTime>,
+    /// Minutes earlier or later that would still do.
+    #[serde(default)]
+    pub flexibility_minutes: i64,
+    /// Earliest time for the way back, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "14:00"))]
+    pub return_after: Option<LocalTime>,
+    /// weekly: first date (default: now).
+    #[serde(
+        default,
+        deserialize_with = "de_opt_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub from: Option<NaiveDate>,
+    /// weekly: last date (none: no end).
+    #[serde(
+        default,
+        deserialize_with = "de_opt_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub until: Option<NaiveDate>,
+}
+
+impl TryFrom<NeedScheduleInput> for NeedSchedule {
+    type Error = Invalid;
+
+    fn try_from(input: NeedScheduleInput) -> Result<Self, Invalid> {
+        let mut invalid = Invalid::new();
+        let wire = match input.kind {
+            ScheduleKind::Once => {
+                absent(
+                    &mut invalid,
+                    "weekdays",
+                    input.weekdays.is_some(),
+                    NOT_FOR_ONCE,
+                );
+                absent(&mut invalid, "from", input.from.is_some(), NOT_FOR_ONCE);
+                absent(&mut invalid, "until", input.until.is_some(), NOT_FOR_ONCE);
+                required(&mut invalid, "date", input.date).map(|date| NeedScheduleWire::Once {
+                    date,
+                    arrive_by: input.arrive_by,
+                    depart_after: input.depart_after,
+                    flexibility_minutes: input.flexibility_minutes,
+                    return_after: input.return_after,
+                })
+            }
+            ScheduleKind::Weekly => {
+                absent(&mut invalid, "date", input.date.is_some(), NOT_FOR_WEEKLY);
+                required(&mut invalid, "weekdays", input.weekdays).map(|weekdays| {
+                    NeedScheduleWire::Weekly {
+                        weekdays,
+                        arrive_by: input.arrive_by,
+                        depart_after: input.depart_after,
+                        flexibility_minutes: input.flexibility_minutes,
+                        return_after: input.return_after,
+                        from: input.from,
+                        until: input.until,
+                    }
+                })
+            }
+        };
+        let schedule = wire.and_then(|wire| invalid.check("", NeedSchedule::try_from(wire)));
+        match schedule {
+            Some(schedule) if invalid.is_empty() => Ok(schedule),
+            _ => Err(invalid),
+        }
+    }
+}
+
 /// Reads a local wall-clock time of an instant.
 pub fn clock_time<T: TimeZone>(instant: &DateTime<T>) -> LocalTime {
     use chrono::Timelike;
@@ -710,8 +1007,15 @@ mod tests {
 
     fn commute(from: NaiveDate, until: Option<NaiveDate>) -> OfferSchedule {
         OfferSchedule::Weekly(
-            WeeklyTrip::new(Weekdays::WORKDAYS, t(7, 30), Some(t(17, 30)), from, until, vec![])
-                .unwrap(),
+            WeeklyTrip::new(
+                Weekdays::WORKDAYS,
+                t(7, 30),
+                Some(t(17, 30)),
+                from,
+                until,
+                vec![],
+            )
+            .unwrap(),
         )
     }
 
@@ -750,7 +1054,10 @@ mod tests {
             .map(|d| d.outbound.offset().fix().local_minus_utc() / 3600)
             .collect();
         assert_eq!(offsets, vec![1, 2, 2]);
-        assert!(deps.iter().all(|d| d.outbound.hour() == 7 && d.outbound.minute() == 30));
+        assert!(
+            deps.iter()
+                .all(|d| d.outbound.hour() == 7 && d.outbound.minute() == 30)
+        );
         assert_eq!(deps[0].outbound.to_rfc3339(), "2027-03-27T07:30:00+01:00");
         assert_eq!(deps[1].outbound.to_rfc3339(), "2027-03-28T07:30:00+02:00");
     }
@@ -792,8 +1099,15 @@ mod tests {
     #[test]
     fn invalid_schedules_cannot_be_built() {
         assert!(
-            WeeklyTrip::new(Weekdays::WORKDAYS, t(7, 30), Some(t(7, 0)), date(2026, 12, 1), None, vec![])
-                .is_err()
+            WeeklyTrip::new(
+                Weekdays::WORKDAYS,
+                t(7, 30),
+                Some(t(7, 0)),
+                date(2026, 12, 1),
+                None,
+                vec![]
+            )
+            .is_err()
         );
         assert!(
             WeeklyTrip::new(
@@ -828,12 +1142,23 @@ mod tests {
             schedule.describe(Paris),
             "du lundi au vendredi à 7 h 30, retour à 17 h 30"
         );
-        let once: OfferSchedule = serde_json::from_str(
-            r#"{"kind":"once","departure":"2026-12-03T07:30:00+01:00"}"#,
+        let once: OfferSchedule =
+            serde_json::from_str(r#"{"kind":"once","departure":"2026-12-03T07:30:00+01:00"}"#)
+                .unwrap();
+        assert_eq!(once.describe(Paris), "le 03/12/2026 à 7 h 30");
+        let need: NeedSchedule = serde_json::from_str(
+            r#"{"kind":"once","date":"2026-12-08","arrive_by":"10:00","flexibility_minutes":30,"return_after":"14:00"}"#,
         )
         .unwrap();
-        assert_eq!(once.describe(Paris), "le 03/12/2026 à 7 h 30");
-        assert_eq!(once.departures(Paris, date(2026, 12, 3), date(2026, 12, 3)).len(), 1);
+        assert_eq!(
+            need.describe(),
+            "le 08/12/2026, arrivée avant 10 h (à 30 min près), retour après 14 h"
+        );
+        assert_eq!(
+            once.departures(Paris, date(2026, 12, 3), date(2026, 12, 3))
+                .len(),
+            1
+        );
     }
 
     proptest! {

@@ -54,7 +54,10 @@ mod tests {
         assert_eq!(search_key("Saint-Céré"), "saint cere");
         assert_eq!(search_key("ST CERE"), "saint cere");
         assert_eq!(search_key("L'Hospitalet"), "l hospitalet");
-        assert_eq!(search_key("  Gramat — place de la République "), "gramat place de la republique");
+        assert_eq!(
+            search_key("  Gramat — place de la République "),
+            "gramat place de la republique"
+        );
         assert_eq!(search_key("Œuilly"), "oeuilly");
         assert_eq!(without_article("l hospitalet"), Some("hospitalet"));
         assert_eq!(without_article("lacapelle marival"), None);

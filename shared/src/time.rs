@@ -61,7 +61,8 @@ impl fmt::Display for LocalTime {
 }
 
 /// Message shown when a time cannot be read.
-pub const TIME_FORMAT_HELP: &str = "Heure invalide : écrivez-la sous la forme HH:MM, par exemple 07:30.";
+pub const TIME_FORMAT_HELP: &str =
+    "Heure invalide : écrivez-la sous la forme HH:MM, par exemple 07:30.";
 
 impl FromStr for LocalTime {
     type Err = String;
@@ -221,9 +222,7 @@ impl Weekdays {
         if days.len() == 7 {
             return "tous les jours".into();
         }
-        let contiguous = days
-            .windows(2)
-            .all(|w| w[1].index() == w[0].index() + 1);
+        let contiguous = days.windows(2).all(|w| w[1].index() == w[0].index() + 1);
         if days.len() >= 3 && contiguous {
             return format!(
                 "du {} au {}",
@@ -254,9 +253,8 @@ impl Serialize for Weekdays {
 impl<'de> Deserialize<'de> for Weekdays {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let days = Vec::<Weekday>::deserialize(deserializer)?;
-        Weekdays::new(days).ok_or_else(|| {
-            serde::de::Error::custom("Choisissez au moins un jour de la semaine.")
-        })
+        Weekdays::new(days)
+            .ok_or_else(|| serde::de::Error::custom("Choisissez au moins un jour de la semaine."))
     }
 }
 
@@ -266,10 +264,22 @@ mod tests {
 
     #[test]
     fn parses_the_ways_people_write_times() {
-        assert_eq!("07:30".parse::<LocalTime>().unwrap(), LocalTime::new(7, 30).unwrap());
-        assert_eq!("7:30".parse::<LocalTime>().unwrap(), LocalTime::new(7, 30).unwrap());
-        assert_eq!("7h30".parse::<LocalTime>().unwrap(), LocalTime::new(7, 30).unwrap());
-        assert_eq!("14h".parse::<LocalTime>().unwrap(), LocalTime::new(14, 0).unwrap());
+        assert_eq!(
+            "07:30".parse::<LocalTime>().unwrap(),
+            LocalTime::new(7, 30).unwrap()
+        );
+        assert_eq!(
+            "7:30".parse::<LocalTime>().unwrap(),
+            LocalTime::new(7, 30).unwrap()
+        );
+        assert_eq!(
+            "7h30".parse::<LocalTime>().unwrap(),
+            LocalTime::new(7, 30).unwrap()
+        );
+        assert_eq!(
+            "14h".parse::<LocalTime>().unwrap(),
+            LocalTime::new(14, 0).unwrap()
+        );
         for bad in ["", "25:00", "07:60", "7:3", "abc", "07:30:00", "-1:00"] {
             assert!(bad.parse::<LocalTime>().is_err(), "{bad} accepted");
         }

@@ -1,0 +1,145 @@
+//! The one place that opens the database.
+//!
+//! SQLite is the embedded default (a file in the data directory, WAL mode);
+//! PostgreSQL is used when `DATABASE_URL` says so. Both are reached through
+//! sqlx's `Any` driver with `$1` placeholders, so every query has one SQL
+//! text. The dialect switches that remain live here:
+//! - write transactions on SQLite start with `BEGIN IMMEDIATE`, so that two
+//!   writers queue on the lock instead of failing on upgrade;
+//! - each dialect has its own migrations folder (column types differ).
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub dialect: Dialect,
+}
+
+pub type Tx = Transaction<'static, Any>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+impl Db {
+    /// Opens (creating and migrating if needed) the database: PostgreSQL
+    /// when `database_url` is set, else `lotocar.db` in `data_dir`.
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Db> {
+        install_default_drivers();
+        let db = match database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .context("cannot connect to PostgreSQL (DATABASE_URL)")?;
+                Db {
+                    pool,
+                    dialect: Dialect::Postgres,
+                }
+            }
+            Some(url) if url.starts_with("sqlite:") => Self::open_sqlite(url).await?,
+            Some(other) => anyhow::bail!(
+                "DATABASE_URL must start with postgres:// or sqlite: (got {})",
+                other.split(':').next().unwrap_or_default()
+            ),
+            None => {
+                std::fs::create_dir_all(data_dir).with_context(|| {
+                    format!("cannot create the data directory {}", data_dir.display())
+                })?;
+                let file = data_dir.join("lotocar.db");
+                Self::open_sqlite(&format!("sqlite://{}?mode=rwc", file.display())).await?
+            }
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn open_sqlite(url: &str) -> anyhow::Result<Db> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // Durable at commit in WAL mode with NORMAL: a crash of the
+                    // process loses nothing; only a power cut may lose the
+                    // last transactions (SQLite's documented trade-off).
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .with_context(|| format!("cannot open SQLite database {url}"))?;
+        // The journal mode is a property of the file: set once, kept.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .fetch_all(&pool)
+            .await
+            .context("cannot switch SQLite to WAL mode")?;
+        Ok(Db {
+            pool,
+            dialect: Dialect::Sqlite,
+        })
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("database migration failed")?;
+        Ok(())
+    }
+
+    /// A transaction that will write: it takes the write lock at once on
+    /// SQLite.
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await.is_ok()
+    }
+}
+
+/// Milliseconds since the Unix epoch, the unit of every stored instant.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Reads a stored instant.
+pub fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// A new identifier: a UUID v7, so that ids sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Whether an error is a uniqueness violation (the same on both databases).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}

@@ -1,0 +1,143 @@
+//! The one place that builds the router: every capability's routes, the
+//! service endpoints, the OpenAPI document and the middleware.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Lotocar API",
+        description = "Covoiturage solidaire et domicile-travail pour les territoires ruraux. Errors are RFC 9457 problem details with a French `detail`.",
+        license(name = "MIT")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "service", description = "Health and description"),
+        (name = "auth", description = "Passwordless sign-in and profile"),
+        (name = "places", description = "Communes, aliases and meeting points"),
+        (name = "offers", description = "Drivers' trips"),
+        (name = "requests", description = "Passengers' needs"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI description.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::auth::router())
+        .merge(crate::places::router())
+        .merge(crate::trips::router())
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = api().split_for_parts();
+    let request_id = HeaderName::from_static("x-request-id");
+    api.route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route(
+            "/api/openapi.json",
+            get(move || async move { Json(openapi) }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    if state.db.ping().await {
+        Ok("ready")
+    } else {
+        Err(ApiError::Unavailable(
+            "La base de données ne répond pas.".into(),
+        ))
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("Cette adresse n'existe pas. Vérifiez le lien.".into())
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    let mut problem = ApiError::BadRequest(String::new()).problem();
+    problem.type_ = "/problems/method-not-allowed".into();
+    problem.title = "Méthode non autorisée".into();
+    problem.status = 405;
+    problem.detail = "Cette action n'est pas possible à cette adresse.".into();
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+        Json(problem),
+    )
+}
+
+/// The client's IP address: the peer, or the first X-Forwarded-For hop
+/// when the server is told it runs behind a proxy.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.config.trust_proxy
+            && let Some(ip) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        {
+            return Ok(ClientIp(ip));
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        Ok(ClientIp(peer))
+    }
+}

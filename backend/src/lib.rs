@@ -1,0 +1,76 @@
+//! Lotocar's server: storage, sign-in, places, trips and needs over HTTP.
+
+pub mod auth;
+pub mod bench;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod idempotency;
+pub mod places;
+pub mod state;
+pub mod territories;
+pub mod trips;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::places::gazetteer::Gazetteer;
+use crate::state::AppState;
+
+/// Opens the database, loads the gazetteer and serves until SIGTERM or
+/// SIGINT, finishing the requests in flight.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let places = Gazetteer::load_embedded()?;
+    tracing::info!(
+        places = places.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "gazetteer loaded"
+    );
+    let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+    tracing::info!(database = ?db.dialect, "database ready");
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let state = AppState::new(db, config.clone(), places).await?;
+    if config.demo {
+        demo::seed(&state).await.context("demo seed failed")?;
+    }
+    let addr = listener.local_addr()?;
+    // On stdout, for people and for the test harness that started us.
+    println!("lotocar listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(
+        listener,
+        http::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,426 @@
+//! Test harness: starts the real `lotocar` binary on a free port against a
+//! fresh SQLite file or a fresh PostgreSQL database, and talks HTTP to it.
+//!
+//! PostgreSQL tests run when `LOTOCAR_TEST_POSTGRES_URL` points to a server
+//! where the test may create databases (`.ci/run` starts one). Without it
+//! they are skipped with a note, unless `LOTOCAR_REQUIRE_POSTGRES=1`, which
+//! turns the absence into a failure (CI sets it).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+/// Which database a test server uses.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres { url: String },
+}
+
+impl Backend {
+    /// A fresh PostgreSQL database, or `None` (test skipped) when no server
+    /// was given.
+    pub async fn postgres() -> Option<Backend> {
+        let Ok(admin_url) = std::env::var("LOTOCAR_TEST_POSTGRES_URL") else {
+            if std::env::var("LOTOCAR_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("LOTOCAR_REQUIRE_POSTGRES=1 but LOTOCAR_TEST_POSTGRES_URL is not set");
+            }
+            eprintln!("note: PostgreSQL test skipped (set LOTOCAR_TEST_POSTGRES_URL)");
+            return None;
+        };
+        let name = format!("lotocar_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::postgres::PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to the PostgreSQL test server");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create the test database");
+        let (base, _) = admin_url
+            .rsplit_once('/')
+            .expect("URL with a database name");
+        Some(Backend::Postgres {
+            url: format!("{base}/{name}"),
+        })
+    }
+
+    pub fn database_url(&self) -> Option<&str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres { url } => Some(url),
+        }
+    }
+}
+
+/// Options for a test server.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub demo: bool,
+    pub dev: bool,
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            demo: false,
+            dev: true,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A running server and an HTTP client for it.
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub backend: Backend,
+    pub options: Options,
+    data_dir: tempfile::TempDir,
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_lotocar"))
+}
+
+impl Server {
+    pub async fn start(backend: Backend) -> Server {
+        Self::start_with(backend, Options::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, options: Options) -> Server {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut server = Server {
+            child: None,
+            base: String::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            backend,
+            options,
+            data_dir,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Another server process on the same database (and data directory).
+    pub async fn another_instance(&self) -> Server {
+        let mut other = Server {
+            child: None,
+            base: String::new(),
+            http: self.http.clone(),
+            backend: self.backend.clone(),
+            options: Options {
+                demo: false,
+                ..self.options.clone()
+            },
+            data_dir: tempfile::tempdir().expect("temp dir"),
+        };
+        other.spawn_in(self.data_dir.path().to_path_buf());
+        other
+    }
+
+    fn spawn(&mut self) {
+        self.spawn_in(self.data_dir.path().to_path_buf());
+    }
+
+    fn spawn_in(&mut self, data_dir: PathBuf) {
+        let mut cmd = Command::new(binary());
+        cmd.arg("serve")
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .env_remove("DATABASE_URL")
+            .env(
+                "RUST_LOG",
+                std::env::var("LOTOCAR_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if self.options.dev {
+            cmd.arg("--dev");
+        }
+        if self.options.demo {
+            cmd.arg("--demo");
+        }
+        if let Some(url) = self.backend.database_url() {
+            cmd.env("DATABASE_URL", url);
+        }
+        for (k, v) in &self.options.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start lotocar");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some(Ok(line)) = lines.next() {
+                if let Some(url) = line.strip_prefix("lotocar listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server did not start within 60 s");
+        self.base = base;
+        self.child = Some(child);
+    }
+
+    /// Stops the server gracefully (SIGTERM) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server without warning (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops and starts again on the same database.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request; returns the status, headers and JSON body (Null when
+    /// the body is empty or not JSON).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Response::from(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// Signs in with a code (the server runs with --dev) and returns the
+    /// bearer token.
+    pub async fn sign_in(&self, contact: &str) -> String {
+        let started = self
+            .post("/api/v1/auth/start", None, &json!({ "contact": contact }))
+            .await;
+        assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+        let code = started.body["dev_code"]
+            .as_str()
+            .expect("dev_code")
+            .to_string();
+        let verified = self
+            .post(
+                "/api/v1/auth/verify",
+                None,
+                &json!({ "contact": contact, "code": code }),
+            )
+            .await;
+        assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+        verified.body["token"].as_str().unwrap().to_string()
+    }
+
+    /// Signs in and sets a display name.
+    pub async fn sign_in_as(&self, contact: &str, name: &str) -> String {
+        let token = self.sign_in(contact).await;
+        let me = self
+            .patch("/api/v1/me", Some(&token), &json!({ "display_name": name }))
+            .await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        token
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    async fn from(response: reqwest::Response) -> Response {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap_or_default();
+        Response {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Asserts an RFC 9457 problem with this status, and returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json");
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].is_string());
+        assert!(self.body["title"].is_string());
+        let detail = self.body["detail"].as_str().expect("detail");
+        assert!(!detail.is_empty());
+        &self.body
+    }
+
+    /// The fields named in a validation problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Runs each scenario against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $scenario() {
+                    super::$scenario(super::common::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $scenario() {
+                    if let Some(backend) = super::common::Backend::postgres().await {
+                        super::$scenario(backend).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A weekday-commute trip body.
+pub fn weekly_offer(from: &str, to: &str, departure: &str, start: &str) -> Value {
+    json!({
+        "origin": { "place_id": from },
+        "destination": { "place_id": to },
+        "schedule": {
+            "kind": "weekly",
+            "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+            "departure_time": departure,
+            "return_time": "17:30",
+            "from": start,
+            "until": null
+        },
+        "seats": 3,
+        "max_detour_minutes": 15
+    })
+}
+
+/// A one-off need body arriving by `arrive_by` on `date`.
+pub fn need_arriving(from: &str, to: &str, date: &str, arrive_by: &str) -> Value {
+    json!({
+        "origin": { "place_id": from },
+        "destination": { "place_id": to },
+        "schedule": {
+            "kind": "once",
+            "date": date,
+            "arrive_by": arrive_by,
+            "flexibility_minutes": 0
+        },
+        "seats": 1,
+        "purpose": "medical"
+    })
+}
+
+/// A date `days` from today (Paris), as "YYYY-MM-DD".
+pub fn date_in(days: i64) -> String {
+    (chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive()
+        + chrono::Duration::days(days))
+    .to_string()
+}
+
+/// The next date (at least `min_days` ahead) that falls on `weekday`
+/// (0 = Monday).
+pub fn next_weekday(weekday: u32, min_days: i64) -> String {
+    use chrono::Datelike;
+    let mut date = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive()
+        + chrono::Duration::days(min_days);
+    while date.weekday().num_days_from_monday() != weekday {
+        date += chrono::Duration::days(1);
+    }
+    date.to_string()
+}
+
+pub const CAHORS: &str = "commune:46042";
+pub const FIGEAC: &str = "commune:46102";
+pub const LIVERNON: &str = "commune:46176";
+pub const CAJARC: &str = "commune:46045";
+pub const GOURDON: &str = "commune:46127";
