@@ -4,8 +4,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use chrono_tz::Tz;
 use clap::Args;
+
+use crate::matching::engine::Rules;
+use crate::routing::osrm::Osrm;
+use crate::routing::{CrowFly, Router};
 
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -53,9 +59,64 @@ pub struct Config {
     #[arg(long, env = "LOTOCAR_SESSION_DAYS", default_value_t = 180)]
     pub session_days: u32,
 
+    /// OSRM server for road times (http://host:5000); crow-fly times when unset.
+    #[arg(long, env = "OSRM_URL")]
+    pub osrm_url: Option<String>,
+
+    /// Most coordinates in one OSRM /table request (osrm-routed --max-table-size).
+    #[arg(long, env = "LOTOCAR_OSRM_MAX_TABLE", default_value_t = 100)]
+    pub osrm_max_table: usize,
+
+    /// Average rural driving speed for crow-fly road times, km/h.
+    #[arg(long, env = "LOTOCAR_ROAD_SPEED_KMH", default_value_t = 60.0)]
+    pub road_speed_kmh: f64,
+
+    /// Road distance over crow-fly distance, for crow-fly road times.
+    #[arg(long, env = "LOTOCAR_CIRCUITY", default_value_t = 1.4)]
+    pub circuity: f64,
+
+    /// How far a passenger may walk to a meeting point, metres.
+    #[arg(long, env = "LOTOCAR_WALK_METERS", default_value_t = 1000.0)]
+    pub walk_meters: f64,
+
+    /// Minutes a passenger accepts to arrive early or wait, beyond their flexibility.
+    #[arg(long, env = "LOTOCAR_MAX_WAIT_MINUTES", default_value_t = 60.0)]
+    pub max_wait_minutes: f64,
+
     /// Log format: "text" or "json".
     #[arg(long, env = "LOTOCAR_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+}
+
+impl Config {
+    /// Road times: OSRM when configured, else crow-fly.
+    pub fn router(&self) -> anyhow::Result<Arc<dyn Router>> {
+        Ok(match &self.osrm_url {
+            Some(url) => Arc::new(Osrm::new(url, self.osrm_max_table)?),
+            None => Arc::new(self.crow_fly()),
+        })
+    }
+
+    pub fn crow_fly(&self) -> CrowFly {
+        CrowFly {
+            circuity: self.circuity,
+            speed_kmh: self.road_speed_kmh,
+        }
+    }
+
+    pub fn matching_rules(&self) -> Rules {
+        Rules {
+            walk_meters: self.walk_meters,
+            max_wait_minutes: self.max_wait_minutes,
+            // Exact for crow-fly times; with road times, a corridor as wide
+            // as 100 km/h of straight-line travel per minute of detour.
+            reach_per_minute: match &self.osrm_url {
+                Some(_) => 100_000.0 / 60.0,
+                None => self.crow_fly().crow_meters_in(1.0),
+            },
+            ..Rules::default()
+        }
+    }
 }
 
 /// How long a sign-in code is valid.

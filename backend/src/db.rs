@@ -123,6 +123,17 @@ impl Db {
     }
 }
 
+/// The next number of the change sequence, taken inside the writing
+/// transaction. The counter row stays locked until commit, so numbers
+/// become visible in order (see migrations/*/0002_matching.sql).
+pub async fn next_change(tx: &mut Tx) -> Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    sqlx::query("UPDATE change_counter SET value = value + 1 WHERE name = 'global' RETURNING value")
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("value")
+}
+
 /// Milliseconds since the Unix epoch, the unit of every stored instant.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -33,7 +33,8 @@ use crate::state::AppState;
         (name = "auth", description = "Passwordless sign-in and profile"),
         (name = "places", description = "Communes, aliases and meeting points"),
         (name = "offers", description = "Drivers' trips"),
-        (name = "requests", description = "Passengers' needs"),
+        (name = "requests", description = "Passengers' needs and their matches"),
+        (name = "notifications", description = "What people are told"),
     )
 )]
 struct ApiDoc;
@@ -56,6 +57,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::auth::router())
         .merge(crate::places::router())
         .merge(crate::trips::router())
+        .merge(crate::matching::router())
+        .merge(crate::notify::router())
 }
 
 /// The whole application.

@@ -9,6 +9,7 @@ use sqlx::Row;
 
 use crate::config::Config;
 use crate::db::{Db, now_ms};
+use crate::matching::Matcher;
 use crate::places::gazetteer::Gazetteer;
 
 #[derive(Clone)]
@@ -18,6 +19,7 @@ pub struct Inner {
     pub db: Db,
     pub config: Config,
     pub places: Gazetteer,
+    pub matcher: Matcher,
     /// Key of the sign-in code HMAC, shared by every instance through the
     /// database.
     code_secret: Vec<u8>,
@@ -33,10 +35,12 @@ impl Deref for AppState {
 impl AppState {
     pub async fn new(db: Db, config: Config, places: Gazetteer) -> anyhow::Result<AppState> {
         let code_secret = hex::decode(server_secret(&db, "sign_in_code_hmac").await?)?;
+        let matcher = Matcher::new(config.matching_rules(), config.router()?);
         Ok(AppState(Arc::new(Inner {
             db,
             config,
             places,
+            matcher,
             code_secret,
         })))
     }

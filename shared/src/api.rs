@@ -607,7 +607,10 @@ pub struct Match {
     /// The first date it works; for weekly needs see `weekdays` and `dates`.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub date: NaiveDate,
+    /// The driver's leg: the outbound trip or its return.
     pub leg: Leg,
+    /// The passenger's leg: the outbound need or its return.
+    pub need_leg: Leg,
     pub pickup: MatchStop,
     pub dropoff: MatchStop,
     /// Minutes the driver adds to their trip.
@@ -616,6 +619,9 @@ pub struct Match {
     /// Metres the passenger walks to and from meeting points.
     pub walk_meters: u32,
     pub driver: PublicPerson,
+    /// The passenger, when the driver looks at who needs a seat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passenger: Option<PublicPerson>,
     /// For a weekly need against a weekly trip: the weekdays both share.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weekdays: Vec<crate::time::Weekday>,
@@ -638,6 +644,28 @@ pub struct NeedCreated {
     #[serde(flatten)]
     pub request: Need,
     pub matches: Vec<Match>,
+}
+
+// ---------------------------------------------------------------------------
+// Notifications
+// ---------------------------------------------------------------------------
+
+/// Something a person is told. Delivered at least once, by several
+/// channels: the `id` lets an app show it once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notification {
+    pub id: String,
+    /// What happened: `new_driver`, `booking_requested`, `booking_confirmed`, …
+    pub kind: String,
+    /// French, short.
+    pub title: String,
+    /// French, one or two sentences.
+    pub body: String,
+    /// Where in the app to look.
+    pub url: String,
+    pub created_at: DateTime<Utc>,
+    pub read: bool,
 }
 
 #[cfg(test)]

@@ -23,9 +23,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AuthUser;
-use crate::db::{Tx, from_ms, new_id, now_ms};
+use crate::db::{Tx, from_ms, new_id, next_change, now_ms};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::idempotency::{Attempt, Creation, IdempotencyKey};
+use crate::matching;
 use crate::places;
 use crate::state::AppState;
 use crate::territories::{self, Territory};
@@ -82,6 +83,7 @@ async fn create_offer(
     let offer = load_offer(&state, &mut *tx, &id, &user.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("offer {id} not readable after insert"))?;
+    matching::announce(&state, &mut tx, &offer_for_matching(&offer, &user.id, tz)).await?;
     creation.commit(&state, tx, &offer).await
 }
 
@@ -100,8 +102,8 @@ pub(crate) async fn insert_offer(
         "INSERT INTO offers (id, owner_id, territory_id,
             origin_place_id, origin_label, origin_insee, origin_lat, origin_lon,
             dest_place_id, dest_label, dest_insee, dest_lat, dest_lon,
-            schedule, first_date, last_date, seats, max_detour_minutes, paused, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, $19, $19)",
+            schedule, first_date, last_date, seats, max_detour_minutes, paused, created_at, updated_at, change_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, $19, $19, $20)",
     )
     .bind(&id)
     .bind(owner_id)
@@ -122,6 +124,7 @@ pub(crate) async fn insert_offer(
     .bind(i64::from(seats))
     .bind(i64::from(max_detour))
     .bind(now_ms())
+    .bind(next_change(tx).await?)
     .execute(&mut **tx)
     .await?;
     Ok(id)
@@ -192,9 +195,10 @@ async fn patch_offer(
         }
         None => offer.schedule,
     };
+    let change_seq = next_change(&mut tx).await?;
     sqlx::query(
         "UPDATE offers SET schedule = $2, first_date = $3, last_date = $4, seats = $5,
-                max_detour_minutes = $6, paused = $7, updated_at = $8
+                max_detour_minutes = $6, paused = $7, updated_at = $8, change_seq = $9
          WHERE id = $1",
     )
     .bind(&id)
@@ -210,11 +214,15 @@ async fn patch_offer(
     )
     .bind(i64::from(change.paused.unwrap_or(offer.paused)))
     .bind(now_ms())
+    .bind(change_seq)
     .execute(&mut *tx)
     .await?;
     let updated = load_offer(&state, &mut *tx, &id, &user.id)
         .await?
         .ok_or_else(offer_not_found)?;
+    if !updated.paused {
+        matching::announce(&state, &mut tx, &offer_for_matching(&updated, &user.id, tz)).await?;
+    }
     tx.commit().await?;
     Ok(Json(updated))
 }
@@ -229,21 +237,38 @@ async fn delete_offer(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    let change_seq = next_change(&mut tx).await?;
     let deleted = sqlx::query(
-        "UPDATE offers SET deleted_at = $3, updated_at = $3
+        "UPDATE offers SET deleted_at = $3, updated_at = $3, change_seq = $4
          WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL",
     )
     .bind(&id)
     .bind(&user.id)
-    .bind(now)
-    .execute(&state.db.pool)
+    .bind(now_ms())
+    .bind(change_seq)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     if deleted == 0 {
         return Err(offer_not_found());
     }
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The matching view of a stored offer.
+fn offer_for_matching(offer: &Offer, owner_id: &str, tz: Tz) -> matching::engine::Trip {
+    matching::engine::Trip {
+        id: offer.id.clone(),
+        driver_id: owner_id.to_string(),
+        origin: offer.origin.clone(),
+        destination: offer.destination.clone(),
+        schedule: offer.schedule.clone(),
+        seats: offer.seats as u8,
+        max_detour_minutes: offer.max_detour_minutes as f64,
+        tz,
+    }
 }
 
 fn offer_not_found() -> ApiError {
@@ -363,17 +388,30 @@ async fn create_request(
     }
     let today = Utc::now().with_timezone(&tz).date_naive();
     let creation = Creation::new(&user.id, key, "/api/v1/requests", &input);
+    let id = new_id();
+    // Matched before the need is written, so that the answer and its
+    // idempotency record commit together.
+    let need = matching::engine::Need {
+        id: id.clone(),
+        passenger_id: user.id.clone(),
+        origin: trip.origin.clone(),
+        destination: trip.destination.clone(),
+        schedule: draft.schedule.clone(),
+        seats: draft.seats.get(),
+        tz,
+    };
+    let matches = matching::for_need(&state, &need).await?;
     let mut tx = match creation.begin(&state).await? {
         Attempt::Replay(response) => return Ok(response),
         Attempt::Fresh(tx) => tx,
     };
-    let id = new_id();
+    let change_seq = next_change(&mut tx).await?;
     sqlx::query(
         "INSERT INTO needs (id, owner_id, on_behalf_of, territory_id,
             origin_place_id, origin_label, origin_insee, origin_lat, origin_lon,
             dest_place_id, dest_label, dest_insee, dest_lat, dest_lon,
-            schedule, first_date, last_date, seats, purpose, status, created_at, updated_at)
-         VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)",
+            schedule, first_date, last_date, seats, purpose, status, created_at, updated_at, change_seq)
+         VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21)",
     )
     .bind(&id)
     .bind(&user.id)
@@ -395,20 +433,14 @@ async fn create_request(
     .bind(draft.purpose.code())
     .bind(NeedStatus::Open.code())
     .bind(now_ms())
+    .bind(change_seq)
     .execute(&mut *tx)
     .await?;
     let request = load_need(&mut *tx, &id, &user.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("need {id} not readable after insert"))?;
     creation
-        .commit(
-            &state,
-            tx,
-            &NeedCreated {
-                request,
-                matches: Vec::new(),
-            },
-        )
+        .commit(&state, tx, &NeedCreated { request, matches })
         .await
 }
 
@@ -485,8 +517,10 @@ async fn patch_request(
         None => need.schedule,
     };
     let today = Utc::now().with_timezone(&tz).date_naive();
+    let change_seq = next_change(&mut tx).await?;
     sqlx::query(
-        "UPDATE needs SET schedule = $2, first_date = $3, last_date = $4, seats = $5, purpose = $6, updated_at = $7
+        "UPDATE needs SET schedule = $2, first_date = $3, last_date = $4, seats = $5, purpose = $6,
+                updated_at = $7, change_seq = $8
          WHERE id = $1",
     )
     .bind(&id)
@@ -496,6 +530,7 @@ async fn patch_request(
     .bind(change.seats.map(i64::from).unwrap_or(need.seats))
     .bind(change.purpose.unwrap_or(need.purpose).code())
     .bind(now_ms())
+    .bind(change_seq)
     .execute(&mut *tx)
     .await?;
     let updated = load_need(&mut *tx, &id, &user.id)
@@ -520,10 +555,12 @@ async fn delete_request(
         .await?
         .ok_or_else(need_not_found)?;
     if need.status.is_active() {
-        sqlx::query("UPDATE needs SET status = $2, updated_at = $3 WHERE id = $1")
+        let change_seq = next_change(&mut tx).await?;
+        sqlx::query("UPDATE needs SET status = $2, updated_at = $3, change_seq = $4 WHERE id = $1")
             .bind(&id)
             .bind(NeedStatus::Cancelled.code())
             .bind(now_ms())
+            .bind(change_seq)
             .execute(&mut *tx)
             .await?;
     }
@@ -713,7 +750,7 @@ fn timezone_in(territories: &[Territory], territory_id: Option<&str>, state: &Ap
         .unwrap_or(state.config.timezone)
 }
 
-fn place_from_row(row: &AnyRow, prefix: &str) -> Result<TripPlace, sqlx::Error> {
+pub(crate) fn place_from_row(row: &AnyRow, prefix: &str) -> Result<TripPlace, sqlx::Error> {
     Ok(TripPlace {
         place_id: row.try_get(format!("{prefix}_place_id").as_str())?,
         label: row.try_get(format!("{prefix}_label").as_str())?,
