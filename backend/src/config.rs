@@ -114,6 +114,11 @@ impl Config {
                 Some(_) => 100_000.0 / 60.0,
                 None => self.crow_fly().crow_meters_in(1.0),
             },
+            // With road times, as slow as 6 km/h as the crow flies.
+            crawl_per_minute: match &self.osrm_url {
+                Some(_) => 6_000.0 / 60.0,
+                None => self.crow_fly().crow_meters_in(1.0),
+            },
             ..Rules::default()
         }
     }

@@ -75,7 +75,7 @@ pub const ACCOUNTS: &[DemoAccount] = &[
 ];
 
 /// Meeting points (approximate positions, for the demo).
-const MEETING_POINTS: &[(&str, f64, f64)] = &[
+pub const MEETING_POINTS: &[(&str, f64, f64)] = &[
     ("Cahors, gare SNCF", 44.4490, 1.4342),
     ("Cahors, centre hospitalier", 44.4535, 1.4436),
     ("Figeac, hôpital", 44.6096, 2.0350),

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{Leg, TripPlace};
@@ -34,10 +34,17 @@ pub struct Rules {
     pub max_wait_minutes: f64,
     /// Days ahead that count for regular trips and needs.
     pub horizon_days: i64,
-    /// Crow-fly metres a minute of detour can reach: bounds the corridor in
-    /// which candidates are looked for. With the crow-fly router it is
-    /// exact (speed / circuity); with road times it is a generous bound.
+    /// Matches shown for one need (the best ones).
+    pub max_matches: usize,
+    /// Crow-fly metres a minute of driving can cover at most: bounds the
+    /// corridor in which candidates are looked for, and how soon a driver
+    /// can be somewhere. With the crow-fly router it is exact (speed /
+    /// circuity); with road times it is a generous bound.
     pub reach_per_minute: f64,
+    /// Crow-fly metres a minute of driving covers at least: bounds how late
+    /// a driver can be somewhere. Exact with the crow-fly router; a very
+    /// slow bound with road times.
+    pub crawl_per_minute: f64,
 }
 
 impl Default for Rules {
@@ -47,7 +54,9 @@ impl Default for Rules {
             walk_speed: 4.0 / 3.6,
             max_wait_minutes: 60.0,
             horizon_days: 56,
+            max_matches: 50,
             reach_per_minute: 60_000.0 / 60.0 / 1.4,
+            crawl_per_minute: 60_000.0 / 60.0 / 1.4,
         }
     }
 }
@@ -55,6 +64,8 @@ impl Default for Rules {
 /// A driver's trip as matching sees it.
 #[derive(Debug, Clone)]
 pub struct Trip {
+    /// Cached from `origin` and `destination` (`Ends::of`).
+    pub ends: Ends,
     pub id: String,
     pub driver_id: String,
     pub origin: TripPlace,
@@ -68,6 +79,8 @@ pub struct Trip {
 /// A passenger's open need as matching sees it.
 #[derive(Debug, Clone)]
 pub struct Need {
+    /// Cached from `origin` and `destination` (`Ends::of`).
+    pub ends: Ends,
     pub id: String,
     pub passenger_id: String,
     pub origin: TripPlace,
@@ -75,6 +88,38 @@ pub struct Need {
     pub schedule: NeedSchedule,
     pub seats: u8,
     pub tz: Tz,
+}
+
+/// The two ends of a trip or need as points in space (metres from the
+/// Earth's centre), for fast distances: the chord between two points is
+/// their great-circle distance to within a metre at the scale of a trip.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ends {
+    from: [f64; 3],
+    to: [f64; 3],
+}
+
+fn space(p: &TripPlace) -> [f64; 3] {
+    let (lat, lon) = (p.lat.to_radians(), p.lon.to_radians());
+    let r = lotocar_shared::geo::EARTH_RADIUS_M;
+    [
+        r * lat.cos() * lon.cos(),
+        r * lat.cos() * lon.sin(),
+        r * lat.sin(),
+    ]
+}
+
+fn chord(a: [f64; 3], b: [f64; 3]) -> f64 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+impl Ends {
+    pub fn of(from: &TripPlace, to: &TripPlace) -> Ends {
+        Ends {
+            from: space(from),
+            to: space(to),
+        }
+    }
 }
 
 /// Where a passenger can board or leave: their own place, or a meeting
@@ -151,12 +196,6 @@ pub fn corridor_slack(trip: &Trip, rules: &Rules) -> f64 {
     trip.max_detour_minutes * rules.reach_per_minute + 4.0 * rules.walk_meters + 1.0
 }
 
-/// Whether the passenger's leg (p → q) can fit the driver's leg (a → b) at
-/// all: a necessary condition of feasibility, by the triangle inequality.
-pub fn within_corridor(a: GeoPoint, b: GeoPoint, p: GeoPoint, q: GeoPoint, slack: f64) -> bool {
-    a.distance_m(p) + p.distance_m(q) + q.distance_m(b) - a.distance_m(b) <= slack
-}
-
 /// A lat/lon box that contains every point X with
 /// d(A, X) + d(X, B) ≤ d(A, B) + slack (an ellipse with foci A and B).
 pub fn corridor_box(a: GeoPoint, b: GeoPoint, slack: f64) -> ([f64; 2], [f64; 2]) {
@@ -193,34 +232,76 @@ pub fn corridor_box(a: GeoPoint, b: GeoPoint, slack: f64) -> ([f64; 2], [f64; 2]
 
 /// What the passenger asks of one leg.
 #[derive(Debug, Clone, Copy)]
-struct Window {
+pub struct Window {
     arrive_by: Option<LocalTime>,
     depart_after: Option<LocalTime>,
     flexibility: f64,
 }
 
-fn need_legs(need: &Need) -> Vec<(Leg, Window)> {
+fn need_legs(need: &Need) -> [Option<(Leg, Window)>; 2] {
     let timing = need.schedule.timing();
     let flexibility = f64::from(need.schedule.flexibility_minutes());
-    let mut legs = vec![(
-        Leg::Outbound,
-        Window {
-            arrive_by: timing.arrive_by(),
-            depart_after: timing.depart_after(),
-            flexibility,
-        },
-    )];
-    if let Some(back) = need.schedule.return_after() {
-        legs.push((
-            Leg::Return,
-            Window {
-                arrive_by: None,
-                depart_after: Some(back),
-                flexibility,
-            },
-        ));
+    let outbound = Window {
+        arrive_by: timing.arrive_by(),
+        depart_after: timing.depart_after(),
+        flexibility,
+    };
+    let back = need.schedule.return_after().map(|back| Window {
+        arrive_by: None,
+        depart_after: Some(back),
+        flexibility,
+    });
+    [
+        Some((Leg::Outbound, outbound)),
+        back.map(|w| (Leg::Return, w)),
+    ]
+}
+
+/// Local clock times to instants, fast: most days have one UTC offset all
+/// day, remembered per (zone, date); days with a daylight-saving change
+/// take the full path.
+#[derive(Default)]
+struct Clock {
+    offsets: HashMap<(Tz, NaiveDate), Option<i64>>,
+}
+
+impl Clock {
+    /// Epoch milliseconds of `time` on `date` in `tz` (as `local_instant`).
+    fn at(&mut self, tz: Tz, date: NaiveDate, time: LocalTime) -> i64 {
+        let offset = *self.offsets.entry((tz, date)).or_insert_with(|| {
+            let noon = |d: NaiveDate| d.and_hms_opt(12, 0, 0).expect("noon").and_utc().naive_utc();
+            let before = tz
+                .offset_from_utc_datetime(&noon(date - Duration::days(1)))
+                .fix();
+            let after = tz
+                .offset_from_utc_datetime(&noon(date + Duration::days(1)))
+                .fix();
+            (before == after).then(|| i64::from(before.local_minus_utc()) * 1000)
+        });
+        match offset {
+            Some(offset) => {
+                let naive = date.and_time(time.to_naive()).and_utc().timestamp_millis();
+                naive - offset
+            }
+            None => ms(&local_instant(tz, date, time)),
+        }
     }
-    legs
+
+    /// When a trip's leg leaves on a date, in epoch milliseconds.
+    fn departure(&mut self, trip: &Trip, leg: Leg, date: NaiveDate) -> Option<i64> {
+        match (&trip.schedule, leg) {
+            (OfferSchedule::Weekly(w), Leg::Outbound) => {
+                Some(self.at(trip.tz, date, w.departure_time()))
+            }
+            (OfferSchedule::Weekly(w), Leg::Return) => {
+                w.return_time().map(|t| self.at(trip.tz, date, t))
+            }
+            (OfferSchedule::Once(o), Leg::Outbound) => Some(o.departure().timestamp_millis()),
+            (OfferSchedule::Once(o), Leg::Return) => {
+                o.return_departure().map(|r| r.timestamp_millis())
+            }
+        }
+    }
 }
 
 /// A trip's leg on a date: when it leaves.
@@ -282,7 +363,58 @@ fn common_dates(
     }
 }
 
-/// One (trip leg, need leg) on its first date, waiting for road times.
+/// Milliseconds since the epoch.
+fn ms<T: chrono::TimeZone>(instant: &DateTime<T>) -> i64 {
+    instant.timestamp_millis()
+}
+
+const MINUTE_MS: f64 = 60_000.0;
+
+/// The passenger's window of one leg on one date, in epoch milliseconds.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    arrive_by: Option<i64>,
+    depart_after: Option<i64>,
+    flexibility: f64,
+    wait: f64,
+}
+
+impl Bounds {
+    fn new(window: &Window, date: NaiveDate, tz: Tz, rules: &Rules, clock: &mut Clock) -> Bounds {
+        Bounds {
+            arrive_by: window.arrive_by.map(|t| clock.at(tz, date, t)),
+            depart_after: window.depart_after.map(|t| clock.at(tz, date, t)),
+            flexibility: window.flexibility * MINUTE_MS,
+            wait: rules.max_wait_minutes * MINUTE_MS,
+        }
+    }
+
+    /// The passenger's deviation in minutes if leaving home at `leave_home`
+    /// and arriving at `arrival` (both epoch ms, walks included) fits the
+    /// window, `None` if not.
+    fn deviation(&self, leave_home: f64, arrival: f64) -> Option<f64> {
+        let flex = self.flexibility;
+        match (self.arrive_by, self.depart_after) {
+            (Some(by), Some(after)) => {
+                let late = arrival - by as f64;
+                let early_start = after as f64 - leave_home;
+                (late <= flex && early_start <= flex)
+                    .then(|| (late.max(0.0) + early_start.max(0.0)) / MINUTE_MS)
+            }
+            (Some(by), None) => {
+                let early = by as f64 - arrival;
+                (early >= -flex && early <= self.wait + flex).then(|| early.abs() / MINUTE_MS)
+            }
+            (None, Some(after)) => {
+                let late = leave_home - after as f64;
+                (late >= -flex && late <= self.wait + flex).then(|| late.abs() / MINUTE_MS)
+            }
+            (None, None) => None,
+        }
+    }
+}
+
+/// One (trip leg, need leg) worth evaluating, before dates are looked at.
 #[derive(Debug, Clone)]
 struct Pending {
     trip: usize,
@@ -290,72 +422,440 @@ struct Pending {
     trip_leg: Leg,
     need_leg: Leg,
     window: Window,
-    departure: DateTime<Tz>,
+    /// No detour can be smaller, in minutes (from crow-fly distances).
+    bound: f64,
+}
+
+/// A pending evaluation on its first common date.
+#[derive(Debug, Clone)]
+struct Dated {
+    bounds: Bounds,
+    /// Epoch milliseconds.
+    departure: i64,
     dates: Vec<NaiveDate>,
     weekdays: Vec<Weekday>,
-    /// Indices into the pair list: base drive, then per option.
-    base: usize,
-    options: Vec<PendingOption>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct PendingOption {
+/// The evaluations to make, in order of their detour bound, and the best
+/// matches found so far.
+pub struct Plan {
+    pending: Vec<Pending>,
+    clock: Clock,
+    /// `pending[cursor..ordered]` is sorted by bound, and holds the
+    /// smallest bounds not yet taken.
+    ordered: usize,
+    cursor: usize,
+    found: Vec<Found>,
+    /// Keep this many matches (the best); `None`: all.
+    limit: Option<usize>,
+    /// Skip evaluations whose bound cannot beat the matches kept.
+    prune: bool,
+}
+
+/// The best stops found so far for one evaluation.
+#[derive(Clone, Copy)]
+struct Best {
+    key: (i64, i64, i64),
     board: usize,
     alight: usize,
-    to_board: usize,
-    riding: usize,
-    from_alight: usize,
+    detour: f64,
+    deviation: f64,
 }
 
-/// The drives a batch of evaluations needs, and what to do with them.
-pub struct Plan {
+/// A slice of the plan sent to the router at once.
+pub struct Batch {
     pairs: Vec<(GeoPoint, GeoPoint)>,
-    pair_index: HashMap<[u64; 4], usize>,
-    pending: Vec<Pending>,
+    items: Vec<BatchItem>,
+}
+
+struct BatchItem {
+    pending: usize,
+    dated: Dated,
+    /// Pair indices: the driver's leg, to each boarding stop, from each
+    /// alighting stop, and every boarding → alighting stop.
+    base: usize,
+    to_board: usize,
+    from_alight: usize,
+    riding: usize,
+}
+
+impl Batch {
+    /// The drives whose durations [`Plan::judge`] needs, in order.
+    pub fn pairs(&self) -> &[(GeoPoint, GeoPoint)] {
+        &self.pairs
+    }
+
+    fn pair(&mut self, a: GeoPoint, b: GeoPoint) -> usize {
+        self.pairs.push((a, b));
+        self.pairs.len() - 1
+    }
 }
 
 impl Plan {
-    pub fn new() -> Plan {
+    /// Every match, best first.
+    pub fn all() -> Plan {
+        Plan::keeping(None, false)
+    }
+
+    /// The `limit` best matches; with `prune`, evaluations that cannot
+    /// make it are skipped (without, every one is evaluated: the
+    /// exhaustive baseline).
+    pub fn keeping(limit: Option<usize>, prune: bool) -> Plan {
         Plan {
-            pairs: Vec::new(),
-            pair_index: HashMap::new(),
             pending: Vec::new(),
+            clock: Clock::default(),
+            ordered: 0,
+            cursor: 0,
+            found: Vec::new(),
+            limit,
+            prune,
         }
     }
 
-    /// The drives whose durations [`finish`] needs, in order.
-    pub fn pairs(&self) -> &[(GeoPoint, GeoPoint)] {
-        &self.pairs
+    /// The detour key a new match must beat, once `limit` are kept.
+    fn threshold(&self) -> Option<i64> {
+        let limit = self.limit?;
+        (self.found.len() >= limit).then(|| self.found[limit - 1].rank_key().0)
+    }
+
+    /// The next evaluations (at most `size`) and the drives they need;
+    /// `None` when nothing is left that could be kept.
+    pub fn next_batch(
+        &mut self,
+        size: usize,
+        trips: &[&Trip],
+        needs: &[&Need],
+        stops: &[NeedStops],
+        now: DateTime<Utc>,
+        rules: &Rules,
+    ) -> Option<Batch> {
+        let threshold = if self.prune { self.threshold() } else { None };
+        let mut batch = Batch {
+            pairs: Vec::new(),
+            items: Vec::new(),
+        };
+        let mut riding_of: HashMap<(usize, Leg), usize> = HashMap::new();
+        while self.cursor < self.pending.len() && batch.items.len() < size {
+            self.order_next();
+            let p = &self.pending[self.cursor];
+            if threshold.is_some_and(|t| (p.bound * 10.0).round() as i64 > t) {
+                // Sorted by bound: nothing after this can be kept either.
+                self.cursor = self.pending.len();
+                break;
+            }
+            let (t, n) = (trips[p.trip], needs[p.need]);
+            self.cursor += 1;
+            let Some(dated) = dated(t, n, p.trip_leg, &p.window, now, rules, &mut self.clock)
+            else {
+                continue;
+            };
+            let (from, to) = match p.trip_leg {
+                Leg::Outbound => (t.origin.point(), t.destination.point()),
+                Leg::Return => (t.destination.point(), t.origin.point()),
+            };
+            let (board, alight) = leg_ends(&stops[p.need], p.need_leg);
+            let riding = *riding_of.entry((p.need, p.need_leg)).or_insert_with(|| {
+                let start = batch.pairs.len();
+                for b in board {
+                    for a in alight {
+                        batch.pairs.push((b.point, a.point));
+                    }
+                }
+                start
+            });
+            let base = batch.pair(from, to);
+            let to_board = batch.pairs.len();
+            for stop in board {
+                batch.pair(from, stop.point);
+            }
+            let from_alight = batch.pairs.len();
+            for stop in alight {
+                batch.pair(stop.point, to);
+            }
+            batch.items.push(BatchItem {
+                pending: self.cursor - 1,
+                dated,
+                base,
+                to_board,
+                from_alight,
+                riding,
+            });
+        }
+        (!batch.items.is_empty()).then_some(batch)
+    }
+
+    /// Judges a batch with its road times (`durations[i]` seconds for
+    /// `batch.pairs()[i]`), keeping for each (trip leg, need leg) the best
+    /// feasible boarding and alighting stops.
+    pub fn judge(
+        &mut self,
+        batch: &Batch,
+        durations: &[f64],
+        trips: &[&Trip],
+        needs: &[&Need],
+        stops: &[NeedStops],
+        rules: &Rules,
+    ) {
+        for item in &batch.items {
+            let pending = &self.pending[item.pending];
+            let dated = &item.dated;
+            let t = trips[pending.trip];
+            let (board_stops, alight_stops) = leg_ends(&stops[pending.need], pending.need_leg);
+            let base = durations[item.base];
+            let departure = dated.departure as f64;
+            let mut best: Option<Best> = None;
+            for (i, board) in board_stops.iter().enumerate() {
+                let t1 = durations[item.to_board + i];
+                let walk_to = board.walk_meters / rules.walk_speed * 1000.0;
+                for (j, alight) in alight_stops.iter().enumerate() {
+                    let t2 = durations[item.riding + i * alight_stops.len() + j];
+                    let t3 = durations[item.from_alight + j];
+                    if !(t1 + t2 + t3).is_finite() || board.point.distance_m(alight.point) < 1.0 {
+                        continue;
+                    }
+                    let detour = ((t1 + t2 + t3 - base) / 60.0).max(0.0);
+                    if detour > t.max_detour_minutes + 1e-9 {
+                        continue;
+                    }
+                    let walk_from = alight.walk_meters / rules.walk_speed * 1000.0;
+                    let pickup = departure + t1 * 1000.0;
+                    let arrival = pickup + t2 * 1000.0 + walk_from;
+                    let Some(deviation) = dated.bounds.deviation(pickup - walk_to, arrival) else {
+                        continue;
+                    };
+                    let walk = board.walk_meters + alight.walk_meters;
+                    let key = (
+                        (detour * 10.0).round() as i64,
+                        deviation.round() as i64,
+                        walk.round() as i64,
+                    );
+                    if best.is_none_or(|b| key < b.key) {
+                        best = Some(Best {
+                            key,
+                            board: i,
+                            alight: j,
+                            detour,
+                            deviation,
+                        });
+                    }
+                }
+            }
+            if let Some(Best {
+                board: i,
+                alight: j,
+                detour,
+                deviation,
+                ..
+            }) = best
+            {
+                let pickup_at =
+                    t.tz.timestamp_millis_opt(dated.departure)
+                        .single()
+                        .expect("an instant")
+                        + minutes(durations[item.to_board + i]);
+                let dropoff_at =
+                    pickup_at + minutes(durations[item.riding + i * alight_stops.len() + j]);
+                self.found.push(Found {
+                    trip: pending.trip,
+                    need: pending.need,
+                    trip_leg: pending.trip_leg,
+                    need_leg: pending.need_leg,
+                    date: dated.dates[0],
+                    dates: dated.dates.clone(),
+                    weekdays: dated.weekdays.clone(),
+                    pickup: board_stops[i].clone(),
+                    pickup_at,
+                    dropoff: alight_stops[j].clone(),
+                    dropoff_at,
+                    detour_minutes: detour,
+                    deviation_minutes: deviation,
+                });
+            }
+        }
+        self.found.sort_by(|x, y| {
+            x.rank_key()
+                .cmp(&y.rank_key())
+                .then_with(|| trips[x.trip].id.cmp(&trips[y.trip].id))
+                .then_with(|| needs[x.need].id.cmp(&needs[y.need].id))
+                .then_with(|| {
+                    (x.trip_leg as u8, x.need_leg as u8).cmp(&(y.trip_leg as u8, y.need_leg as u8))
+                })
+        });
+        if let Some(limit) = self.limit {
+            self.found.truncate(limit);
+        }
+    }
+
+    /// Makes `pending[cursor]` the smallest bound left: a few at a time
+    /// (selection, then sorting a small chunk), since pruning usually stops
+    /// long before the end.
+    fn order_next(&mut self) {
+        if self.cursor < self.ordered {
+            return;
+        }
+        let by_bound = |a: &Pending, b: &Pending| a.bound.total_cmp(&b.bound);
+        let rest = &mut self.pending[self.cursor..];
+        let chunk = 256.min(rest.len());
+        if rest.len() > chunk {
+            rest.select_nth_unstable_by(chunk - 1, by_bound);
+        }
+        rest[..chunk].sort_by(by_bound);
+        self.ordered = self.cursor + chunk;
+    }
+
+    /// How many evaluations are planned.
+    pub fn len(&self) -> usize {
+        self.pending.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
 
-    fn pair(&mut self, a: GeoPoint, b: GeoPoint) -> usize {
-        let key = [
-            a.lat().to_bits(),
-            a.lon().to_bits(),
-            b.lat().to_bits(),
-            b.lon().to_bits(),
-        ];
-        let next = self.pairs.len();
-        *self.pair_index.entry(key).or_insert_with(|| {
-            self.pairs.push((a, b));
-            next
-        })
+    /// Forgets the evaluations planned after the first `len`.
+    pub fn truncate(&mut self, len: usize) {
+        self.pending.truncate(len);
+    }
+
+    /// The matches kept, best first.
+    pub fn into_found(self) -> Vec<Found> {
+        self.found
     }
 }
 
-impl Default for Plan {
-    fn default() -> Self {
-        Plan::new()
+fn leg_ends(stops: &NeedStops, leg: Leg) -> (&[Stop], &[Stop]) {
+    match leg {
+        Leg::Outbound => (&stops.origin, &stops.destination),
+        Leg::Return => (&stops.destination, &stops.origin),
+    }
+}
+
+/// What matching needs to know of a trip to rule it out quickly: a few
+/// numbers, kept side by side in the index.
+#[derive(Debug, Clone, Copy)]
+pub struct TripShape {
+    ends: Ends,
+    slack: f64,
+    seats: u8,
+    /// Local clock minutes of the outbound and return departures, for a
+    /// regular trip.
+    departs: [Option<f64>; 2],
+    has_return: bool,
+    /// Tells quickly that a trip is not the passenger's own.
+    pub driver_hash: u64,
+}
+
+/// A quick fingerprint of a person's id.
+pub fn person_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl TripShape {
+    pub fn of(trip: &Trip, rules: &Rules) -> TripShape {
+        TripShape {
+            ends: trip.ends,
+            slack: corridor_slack(trip, rules),
+            seats: trip.seats,
+            departs: [
+                weekly_departure(trip, Leg::Outbound),
+                weekly_departure(trip, Leg::Return),
+            ],
+            has_return: has_return(trip),
+            driver_hash: person_hash(&trip.driver_id),
+        }
+    }
+}
+
+/// The same for a need, with how far walking to a stop can move its ends.
+#[derive(Debug, Clone, Copy)]
+pub struct NeedShape {
+    ends: Ends,
+    seats: u8,
+    legs: [Option<(Leg, Window)>; 2],
+    walk_origin: f64,
+    walk_destination: f64,
+    pub passenger_hash: u64,
+}
+
+impl NeedShape {
+    pub fn of(need: &Need, stops: &NeedStops) -> NeedShape {
+        let farthest = |stops: &[Stop]| stops.iter().map(|s| s.walk_meters).fold(0.0, f64::max);
+        NeedShape {
+            ends: need.ends,
+            seats: need.seats,
+            legs: need_legs(need),
+            walk_origin: farthest(&stops.origin),
+            walk_destination: farthest(&stops.destination),
+            passenger_hash: person_hash(&need.passenger_id),
+        }
+    }
+}
+
+/// Every (trip leg, need leg) combination that the corridor admits and
+/// whose timing is not ruled out, with its passenger window and detour
+/// bound (minutes).
+pub fn combinations(
+    trip: &TripShape,
+    need: &NeedShape,
+    rules: &Rules,
+    mut each: impl FnMut(Leg, Leg, Window, f64),
+) {
+    if need.seats > trip.seats {
+        return;
+    }
+    let (a, b, p, q) = (trip.ends.from, trip.ends.to, need.ends.from, need.ends.to);
+    // The six distances every combination is made of (chords fall short of
+    // arcs by under a metre at this scale: 5 m spare below).
+    let (ab, pq) = (chord(a, b), chord(p, q));
+    let (ap, aq, pb, qb) = (chord(a, p), chord(a, q), chord(p, b), chord(q, b));
+    for (trip_leg, departs) in [
+        (Leg::Outbound, trip.departs[0]),
+        (Leg::Return, trip.departs[1]),
+    ] {
+        if trip_leg == Leg::Return && !trip.has_return {
+            continue;
+        }
+        for (need_leg, window) in need.legs.into_iter().flatten() {
+            // (driver start → boarding, alighting → driver end)
+            let (to_board, from_alight) = match (trip_leg, need_leg) {
+                (Leg::Outbound, Leg::Outbound) => (ap, qb),
+                (Leg::Outbound, Leg::Return) => (aq, pb),
+                (Leg::Return, Leg::Outbound) => (pb, aq),
+                (Leg::Return, Leg::Return) => (qb, ap),
+            };
+            let (walk_board, walk_alight) = match need_leg {
+                Leg::Outbound => (need.walk_origin, need.walk_destination),
+                Leg::Return => (need.walk_destination, need.walk_origin),
+            };
+            let excess = to_board + pq + from_alight - ab - 5.0;
+            if excess > trip.slack {
+                continue;
+            }
+            if let Some(t0) = departs
+                && !could_be_on_time(
+                    t0,
+                    &window,
+                    [to_board, pq],
+                    [walk_board, walk_alight],
+                    rules,
+                )
+            {
+                continue;
+            }
+            let bound =
+                ((excess - 2.0 * (walk_board + walk_alight)) / rules.reach_per_minute).max(0.0);
+            each(trip_leg, need_leg, window, bound);
+        }
     }
 }
 
 /// Adds to `plan` every leg combination of `trips[trip]` and
-/// `needs[need]` worth asking road times for: the corridor admits it and
-/// both travel on a common date, after `now`.
+/// `needs[need]` that the corridor admits and whose departure is not ruled
+/// out for the passenger. Cheap: dates come later, for the combinations
+/// actually evaluated.
 #[allow(clippy::too_many_arguments)]
 pub fn plan(
     plan: &mut Plan,
@@ -364,202 +864,175 @@ pub fn plan(
     needs: &[&Need],
     need: usize,
     stops: &[NeedStops],
-    now: DateTime<Utc>,
     rules: &Rules,
 ) {
-    let t = trips[trip];
-    let n = needs[need];
-    let stops = &stops[need];
-    if n.seats > t.seats {
-        return;
-    }
-    let (a, b) = (t.origin.point(), t.destination.point());
-    let slack = corridor_slack(t, rules);
-    let today = now.with_timezone(&t.tz).date_naive();
-    for (trip_leg, (from, to)) in [(Leg::Outbound, (a, b)), (Leg::Return, (b, a))] {
-        for (need_leg, window) in need_legs(n) {
-            let (board_stops, alight_stops) = match need_leg {
-                Leg::Outbound => (&stops.origin, &stops.destination),
-                Leg::Return => (&stops.destination, &stops.origin),
-            };
-            let (board, alight) = (board_stops[0].point, alight_stops[0].point);
-            if !within_corridor(from, to, board, alight, slack) {
-                continue;
-            }
-            let mut dates = common_dates(t, n, trip_leg, today, rules);
-            // A departure already gone does not count.
-            dates.retain(|d| {
-                trip_leg_departure(t, trip_leg, *d)
-                    .is_some_and(|dep| dep.with_timezone(&Utc) >= now)
-            });
-            let Some(&first) = dates.first() else {
-                continue;
-            };
-            let Some(departure) = trip_leg_departure(t, trip_leg, first) else {
-                continue;
-            };
-            let base = plan.pair(from, to);
-            let mut options = Vec::with_capacity(board_stops.len() * alight_stops.len());
-            for (bi, bs) in board_stops.iter().enumerate() {
-                for (ai, as_) in alight_stops.iter().enumerate() {
-                    if bs.point.distance_m(as_.point) < 1.0 {
-                        continue;
-                    }
-                    options.push(PendingOption {
-                        board: bi,
-                        alight: ai,
-                        to_board: plan.pair(from, bs.point),
-                        riding: plan.pair(bs.point, as_.point),
-                        from_alight: plan.pair(as_.point, to),
-                    });
-                }
-            }
-            let weekdays = shared_weekdays(t, n, &dates);
-            dates.truncate(10);
+    plan_shapes(
+        plan,
+        &TripShape::of(trips[trip], rules),
+        trip,
+        &NeedShape::of(needs[need], &stops[need]),
+        need,
+        rules,
+    );
+}
+
+/// [`plan`] with the shapes already at hand.
+pub fn plan_shapes(
+    plan: &mut Plan,
+    trip_shape: &TripShape,
+    trip: usize,
+    need_shape: &NeedShape,
+    need: usize,
+    rules: &Rules,
+) {
+    combinations(
+        trip_shape,
+        need_shape,
+        rules,
+        |trip_leg, need_leg, window, bound| {
+            plan.ordered = plan.cursor;
             plan.pending.push(Pending {
                 trip,
                 need,
                 trip_leg,
                 need_leg,
                 window,
-                departure,
-                dates,
-                weekdays,
-                base,
-                options,
+                bound,
             });
+        },
+    );
+}
+
+/// Whether a regular trip's leg leaving at `t0` (local clock minutes) can
+/// meet the passenger's window at all, given the crow-fly distances from
+/// its start to the boarding place and on to the alighting place. Travel
+/// times are bounded by the fastest and slowest crow-fly speeds of the
+/// rules; walking to stops can shift each distance by the walking limit.
+/// Only used between 04:00 and 23:00, where no daylight-saving change can
+/// fall between two clock times of the same day (changes are at night in
+/// the territories served); otherwise the exact check decides.
+fn could_be_on_time(
+    t0: f64,
+    window: &Window,
+    [to_board, riding]: [f64; 2],
+    [walk_board, walk_alight]: [f64; 2],
+    rules: &Rules,
+) -> bool {
+    let day = 4.0 * 60.0..=23.0 * 60.0;
+    let times = [window.arrive_by, window.depart_after];
+    if !day.contains(&t0)
+        || times
+            .iter()
+            .flatten()
+            .any(|t| !day.contains(&f64::from(t.minutes())))
+    {
+        return true;
+    }
+    let walking = |m: f64| m / rules.walk_speed / 60.0;
+    let both = walk_board + walk_alight;
+    // One minute spare for rounding.
+    let pickup_lb = t0 + (to_board - walk_board).max(0.0) / rules.reach_per_minute - 1.0;
+    let pickup_ub = t0 + (to_board + walk_board) / rules.crawl_per_minute + 1.0;
+    let arrival_lb = pickup_lb + (riding - both).max(0.0) / rules.reach_per_minute;
+    let arrival_ub = pickup_ub + (riding + both) / rules.crawl_per_minute + walking(walk_alight);
+    let (leave_lb, leave_ub) = (pickup_lb - walking(walk_board), pickup_ub);
+    let (flex, wait) = (window.flexibility, rules.max_wait_minutes);
+    let minutes = |t: LocalTime| f64::from(t.minutes());
+    match (window.arrive_by, window.depart_after) {
+        (Some(by), Some(after)) => {
+            arrival_lb <= minutes(by) + flex && leave_ub >= minutes(after) - flex
+        }
+        (Some(by), None) => {
+            arrival_lb <= minutes(by) + flex && arrival_ub >= minutes(by) - wait - flex
+        }
+        (None, Some(after)) => {
+            leave_lb <= minutes(after) + wait + flex && leave_ub >= minutes(after) - flex
+        }
+        (None, None) => false,
+    }
+}
+
+/// The local clock minutes a regular trip's leg leaves at.
+fn weekly_departure(trip: &Trip, leg: Leg) -> Option<f64> {
+    match (&trip.schedule, leg) {
+        (OfferSchedule::Weekly(w), Leg::Outbound) => Some(f64::from(w.departure_time().minutes())),
+        (OfferSchedule::Weekly(w), Leg::Return) => w.return_time().map(|t| f64::from(t.minutes())),
+        (OfferSchedule::Once(_), _) => None,
+    }
+}
+
+fn has_return(trip: &Trip) -> bool {
+    match &trip.schedule {
+        OfferSchedule::Weekly(w) => w.return_time().is_some(),
+        OfferSchedule::Once(o) => o.return_departure().is_some(),
+    }
+}
+
+/// The first common date of a trip leg and a need, with its departure and
+/// the passenger's window, if there is one after `now`.
+fn dated(
+    t: &Trip,
+    n: &Need,
+    trip_leg: Leg,
+    window: &Window,
+    now: DateTime<Utc>,
+    rules: &Rules,
+    clock: &mut Clock,
+) -> Option<Dated> {
+    let today = now.with_timezone(&t.tz).date_naive();
+    let mut dates = common_dates(t, n, trip_leg, today, rules);
+    // A departure already gone does not count (only today's can be).
+    let now = now.timestamp_millis();
+    while let Some(first) = dates.first() {
+        match clock.departure(t, trip_leg, *first) {
+            Some(departure) if departure >= now => break,
+            _ => {
+                dates.remove(0);
+            }
         }
     }
+    let first = *dates.first()?;
+    let departure = clock.departure(t, trip_leg, first)?;
+    let weekdays = shared_weekdays(t, n, &dates);
+    dates.truncate(10);
+    Some(Dated {
+        bounds: Bounds::new(window, first, n.tz, rules, clock),
+        departure,
+        dates,
+        weekdays,
+    })
 }
 
 fn minutes(seconds: f64) -> Duration {
     Duration::milliseconds((seconds * 1000.0).round() as i64)
 }
 
-/// Judges every planned evaluation with the road times of `plan.pairs()`
-/// (`durations[i]` seconds for pair i). Keeps, for each (trip leg, need
-/// leg), the best feasible boarding and alighting stops.
-pub fn finish(
-    plan: &Plan,
-    durations: &[f64],
+/// Runs a plan to the end with road times from `durations_of` (one call
+/// per batch).
+pub fn run(
+    mut plan: Plan,
     trips: &[&Trip],
     needs: &[&Need],
     stops: &[NeedStops],
+    now: DateTime<Utc>,
     rules: &Rules,
+    durations_of: &mut Durations,
 ) -> Vec<Found> {
-    let mut found = Vec::new();
-    for pending in &plan.pending {
-        let t = trips[pending.trip];
-        let n = needs[pending.need];
-        let stops = &stops[pending.need];
-        let (board_stops, alight_stops) = match pending.need_leg {
-            Leg::Outbound => (&stops.origin, &stops.destination),
-            Leg::Return => (&stops.destination, &stops.origin),
-        };
-        let base = durations[pending.base];
-        let mut best: Option<Found> = None;
-        for option in &pending.options {
-            let (t1, t2, t3) = (
-                durations[option.to_board],
-                durations[option.riding],
-                durations[option.from_alight],
-            );
-            if !(t1 + t2 + t3).is_finite() {
-                continue;
-            }
-            let detour = ((t1 + t2 + t3 - base) / 60.0).max(0.0);
-            if detour > t.max_detour_minutes + 1e-9 {
-                continue;
-            }
-            let board = &board_stops[option.board];
-            let alight = &alight_stops[option.alight];
-            let pickup_at = pending.departure + minutes(t1);
-            let dropoff_at = pickup_at + minutes(t2);
-            let Some(deviation) = fits_window(
-                &pending.window,
-                pending.dates[0],
-                n.tz,
-                pickup_at,
-                dropoff_at,
-                board,
-                alight,
-                rules,
-            ) else {
-                continue;
-            };
-            let candidate = Found {
-                trip: pending.trip,
-                need: pending.need,
-                trip_leg: pending.trip_leg,
-                need_leg: pending.need_leg,
-                date: pending.dates[0],
-                dates: pending.dates.clone(),
-                weekdays: pending.weekdays.clone(),
-                pickup: board.clone(),
-                pickup_at,
-                dropoff: alight.clone(),
-                dropoff_at,
-                detour_minutes: detour,
-                deviation_minutes: deviation,
-            };
-            if best
-                .as_ref()
-                .is_none_or(|b| candidate.rank_key() < b.rank_key())
-            {
-                best = Some(candidate);
-            }
-        }
-        found.extend(best);
+    while let Some(batch) = plan.next_batch(BATCH, trips, needs, stops, now, rules) {
+        let durations = durations_of(batch.pairs());
+        plan.judge(&batch, &durations, trips, needs, stops, rules);
     }
-    found.sort_by(|x, y| {
-        x.rank_key()
-            .cmp(&y.rank_key())
-            .then_with(|| trips[x.trip].id.cmp(&trips[y.trip].id))
-    });
-    found
+    plan.into_found()
 }
 
-/// The passenger's deviation in minutes if the pick-up and drop-off fit
-/// their window, `None` if not. Walking to and from stops counts.
-#[allow(clippy::too_many_arguments)]
-fn fits_window(
-    window: &Window,
-    date: NaiveDate,
-    tz: Tz,
-    pickup_at: DateTime<Tz>,
-    dropoff_at: DateTime<Tz>,
-    board: &Stop,
-    alight: &Stop,
-    rules: &Rules,
-) -> Option<f64> {
-    let flex = window.flexibility;
-    let wait = rules.max_wait_minutes;
-    let walk_to = board.walk_meters / rules.walk_speed / 60.0;
-    let walk_from = alight.walk_meters / rules.walk_speed / 60.0;
-    let at = |t: LocalTime| local_instant(tz, date, t).with_timezone(&Utc);
-    let minutes_between =
-        |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_milliseconds() as f64 / 60_000.0;
-    // Arrival at the real destination, and departure from the real origin.
-    let arrival = dropoff_at.with_timezone(&Utc) + minutes(walk_from * 60.0);
-    let leave_home = pickup_at.with_timezone(&Utc) - minutes(walk_to * 60.0);
-    match (window.arrive_by, window.depart_after) {
-        (Some(by), Some(after)) => {
-            let late = minutes_between(at(by), arrival);
-            let early_start = minutes_between(leave_home, at(after));
-            (late <= flex && early_start <= flex).then_some(late.max(0.0) + early_start.max(0.0))
-        }
-        (Some(by), None) => {
-            let early = minutes_between(arrival, at(by));
-            (early >= -flex && early <= wait + flex).then_some(early.abs())
-        }
-        (None, Some(after)) => {
-            let late = minutes_between(at(after), leave_home);
-            (late >= -flex && late <= wait + flex).then_some(late.abs())
-        }
-        (None, None) => None,
-    }
-}
+/// Road times in seconds for a batch of (from, to) drives, in order.
+pub type Durations<'a> = dyn FnMut(&[(GeoPoint, GeoPoint)]) -> Vec<f64> + 'a;
 
+/// Evaluations sent to the router at once.
+pub const BATCH: usize = 64;
+
+/// For a regular need on a regular trip, the weekdays both travel on
+/// within the horizon (pauses and periods taken into account).
 fn shared_weekdays(trip: &Trip, need: &Need, dates: &[NaiveDate]) -> Vec<Weekday> {
     match (&trip.schedule, &need.schedule) {
         (OfferSchedule::Weekly(w), NeedSchedule::Weekly(n)) => w
@@ -607,6 +1080,7 @@ mod tests {
 
     fn commute(from: TripPlace, to: TripPlace) -> Trip {
         Trip {
+            ends: Ends::of(&from, &to),
             id: "t".into(),
             driver_id: "d".into(),
             origin: from,
@@ -630,6 +1104,7 @@ mod tests {
 
     fn need(from: TripPlace, to: TripPlace, arrive_by: (u32, u32)) -> Need {
         Need {
+            ends: Ends::of(&from, &to),
             id: "n".into(),
             passenger_id: "p".into(),
             origin: from,
@@ -652,19 +1127,16 @@ mod tests {
             destination: vec![Stop::at(&need.destination)],
         }];
         let (trips, needs) = (vec![&trip], vec![&need]);
-        let mut p = Plan::new();
+        let mut p = Plan::all();
         let now = Paris
             .with_ymd_and_hms(2026, 12, 1, 12, 0, 0)
             .unwrap()
             .with_timezone(&Utc);
-        plan(&mut p, &trips, 0, &needs, 0, &stops, now, &rules);
+        plan(&mut p, &trips, 0, &needs, 0, &stops, &rules);
         let router = CrowFly::default();
-        let durations: Vec<f64> = p
-            .pairs()
-            .iter()
-            .map(|(a, b)| router.seconds(*a, *b))
-            .collect();
-        finish(&p, &durations, &trips, &needs, &stops, &rules)
+        super::run(p, &trips, &needs, &stops, now, &rules, &mut |pairs| {
+            pairs.iter().map(|(a, b)| router.seconds(*a, *b)).collect()
+        })
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! The candidate index: which trips pass near a point, which needs lie in a
-//! trip's corridor, without scanning them all. Trips are R-tree rectangles
-//! (the box of their corridor), needs are R-tree points (their origin).
+//! The candidate index: which trips pass near a need, which needs lie in a
+//! trip's corridor, without scanning them all. Trips are listed in the grid
+//! cells their corridor touches (a need is looked up in the cells of its
+//! two ends); needs are R-tree points (their origin), looked up in the box
+//! of a trip's corridor.
 //!
 //! Each instance keeps its own index in memory and brings it up to date
 //! before every query by reading the trips and needs whose change sequence
@@ -10,10 +12,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use lotocar_shared::GeoPoint;
 use rstar::RTree;
-use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::primitives::GeomWithData;
 
-use super::engine::{Need, Rules, Trip, corridor_box, corridor_slack};
+use super::engine::{
+    self, Durations, Found, Need, NeedShape, NeedStops, Plan, Rules, Trip, TripShape, corridor_box,
+    corridor_slack,
+};
 
 type Slot = u32;
 
@@ -91,6 +97,179 @@ where
     }
 }
 
+/// Corridor grid cells: 0.05° of latitude by 0.05° of longitude (about
+/// 5.5 km by 4 km in France).
+const CELL_DEG: f64 = 0.05;
+
+type Cell = (i32, i32);
+
+fn cell_of(lat: f64, lon: f64) -> Cell {
+    (
+        (lat / CELL_DEG).floor() as i32,
+        (lon / CELL_DEG).floor() as i32,
+    )
+}
+
+/// The cells a trip's corridor touches: a cell is kept when its centre is
+/// close enough to the corridor that some point of the cell may be in it
+/// (moving a point by r changes d(A,X) + d(X,B) by at most 2r).
+fn corridor_cells(trip: &Trip, rules: &Rules) -> Vec<Cell> {
+    let (a, b) = (trip.origin.point(), trip.destination.point());
+    let slack = corridor_slack(trip, rules);
+    let (min, max) = corridor_box(a, b, slack);
+    let (lo, hi) = (cell_of(min[1], min[0]), cell_of(max[1], max[0]));
+    let reach = a.distance_m(b) + slack;
+    let mut cells = Vec::new();
+    for y in lo.0..=hi.0 {
+        let lat = (f64::from(y) + 0.5) * CELL_DEG;
+        let half_h = CELL_DEG / 2.0 * 111_132.0;
+        let half_w = CELL_DEG / 2.0 * 111_320.0 * (lat.abs() - CELL_DEG / 2.0).to_radians().cos();
+        let half_diagonal = (half_h * half_h + half_w * half_w).sqrt();
+        for x in lo.1..=hi.1 {
+            let lon = (f64::from(x) + 0.5) * CELL_DEG;
+            let Ok(centre) = GeoPoint::new(lat.clamp(-90.0, 90.0), lon.clamp(-180.0, 180.0)) else {
+                continue;
+            };
+            if a.distance_m(centre) + centre.distance_m(b) <= reach + 2.0 * half_diagonal + 1.0 {
+                cells.push((y, x));
+            }
+        }
+    }
+    cells
+}
+
+/// A Z-order key of a place (about 300 m resolution): nearby places get
+/// nearby keys.
+fn morton(place: &lotocar_shared::api::TripPlace) -> u64 {
+    let scale = |v: f64, lo: f64, span: f64| {
+        (((v - lo) / span).clamp(0.0, 1.0) * f64::from(u16::MAX)) as u32
+    };
+    let (y, x) = (
+        scale(place.lat, -90.0, 180.0),
+        scale(place.lon, -180.0, 360.0),
+    );
+    let spread = |mut v: u64| {
+        v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
+        v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
+        v = (v | (v << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+        v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+        (v | (v << 1)) & 0x5555_5555_5555_5555
+    };
+    spread(u64::from(y)) | (spread(u64::from(x)) << 1)
+}
+
+/// Trips by the grid cells their corridor touches.
+struct TripGrid {
+    items: Vec<Option<(Arc<Trip>, Vec<Cell>)>>,
+    /// What quick checks need of each trip, side by side (by slot).
+    shapes: Vec<Option<TripShape>>,
+    by_id: HashMap<String, Slot>,
+    free: Vec<Slot>,
+    /// Slots in each cell, sorted.
+    cells: HashMap<Cell, Vec<Slot>>,
+}
+
+impl TripGrid {
+    fn new() -> Self {
+        TripGrid {
+            items: Vec::new(),
+            shapes: Vec::new(),
+            by_id: HashMap::new(),
+            free: Vec::new(),
+            cells: HashMap::new(),
+        }
+    }
+
+    fn bulk(mut trips: Vec<(String, Trip)>, rules: &Rules) -> Self {
+        // Trips toward the same place get neighbouring slots, so that a
+        // query reads the shapes of its candidates nearly in sequence.
+        trips.sort_by_cached_key(|(_, t)| (morton(&t.destination), morton(&t.origin)));
+        let mut grid = TripGrid::new();
+        for (slot, (id, trip)) in trips.into_iter().enumerate() {
+            let slot = slot as Slot;
+            let cells = corridor_cells(&trip, rules);
+            for cell in &cells {
+                // Slots come in increasing order: lists stay sorted.
+                grid.cells.entry(*cell).or_default().push(slot);
+            }
+            grid.shapes.push(Some(TripShape::of(&trip, rules)));
+            grid.items.push(Some((Arc::new(trip), cells)));
+            grid.by_id.insert(id, slot);
+        }
+        grid
+    }
+
+    fn remove(&mut self, id: &str) {
+        let Some(slot) = self.by_id.remove(id) else {
+            return;
+        };
+        self.shapes[slot as usize] = None;
+        if let Some((_, cells)) = self.items[slot as usize].take() {
+            for cell in cells {
+                if let Some(list) = self.cells.get_mut(&cell)
+                    && let Ok(i) = list.binary_search(&slot)
+                {
+                    list.remove(i);
+                }
+            }
+            self.free.push(slot);
+        }
+    }
+
+    fn upsert(&mut self, id: String, trip: Trip, rules: &Rules) {
+        self.remove(&id);
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.items.push(None);
+                self.shapes.push(None);
+                (self.items.len() - 1) as Slot
+            }
+        };
+        self.shapes[slot as usize] = Some(TripShape::of(&trip, rules));
+        let cells = corridor_cells(&trip, rules);
+        for cell in &cells {
+            let list = self.cells.entry(*cell).or_default();
+            let at = list.binary_search(&slot).unwrap_or_else(|i| i);
+            list.insert(at, slot);
+        }
+        self.items[slot as usize] = Some((Arc::new(trip), cells));
+        self.by_id.insert(id, slot);
+    }
+
+    /// Slots of the trips whose corridor touches both cells.
+    fn through(&self, p: Cell, q: Cell) -> Vec<Slot> {
+        let empty = Vec::new();
+        let first = self.cells.get(&p).unwrap_or(&empty);
+        let second = self.cells.get(&q).unwrap_or(&empty);
+        let mut found = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while i < first.len() && j < second.len() {
+            match first[i].cmp(&second[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    found.push(first[i]);
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        found
+    }
+
+    fn trip(&self, slot: Slot) -> &Arc<Trip> {
+        &self.items[slot as usize]
+            .as_ref()
+            .expect("listed slots are filled")
+            .0
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Arc<Trip>> {
+        self.items.iter().flatten().map(|(trip, _)| trip)
+    }
+}
+
 /// Open trips and needs, searchable by place.
 pub struct Index {
     rules: Rules,
@@ -100,27 +279,33 @@ pub struct Index {
 struct State {
     /// The last change sequence applied; -1 before the first load.
     last_change: i64,
-    trips: Table<Trip, Rectangle<[f64; 2]>>,
-    needs: Table<Need, [f64; 2]>,
+    trips: TripGrid,
+    needs: Table<NeedEntry, [f64; 2]>,
 }
 
-fn trip_box(trip: &Trip, rules: &Rules) -> Rectangle<[f64; 2]> {
-    let (min, max) = corridor_box(
-        trip.origin.point(),
-        trip.destination.point(),
-        corridor_slack(trip, rules),
-    );
-    Rectangle::from_corners(min, max)
+/// The grid cells of a need's two ends.
+fn need_cells(need: &Need) -> (Cell, Cell) {
+    (
+        cell_of(need.origin.lat, need.origin.lon),
+        cell_of(need.destination.lat, need.destination.lon),
+    )
 }
 
-fn need_point(need: &Need) -> [f64; 2] {
-    [need.origin.lon, need.origin.lat]
+fn need_point(entry: &NeedEntry) -> [f64; 2] {
+    [entry.need.origin.lon, entry.need.origin.lat]
+}
+
+/// An open need in the index, with its boarding and alighting stops
+/// (worked out once, when it is indexed).
+pub struct NeedEntry {
+    pub need: Need,
+    pub stops: NeedStops,
 }
 
 /// A change read from the database.
 pub enum Change {
     Trip { id: String, trip: Option<Trip> },
-    Need { id: String, need: Option<Need> },
+    Need { id: String, need: Option<NeedEntry> },
 }
 
 impl Index {
@@ -129,21 +314,19 @@ impl Index {
             rules,
             state: RwLock::new(State {
                 last_change: -1,
-                trips: Table::new(),
+                trips: TripGrid::new(),
                 needs: Table::new(),
             }),
         }
     }
 
     /// An index of these trips and needs at once (benchmarks).
-    pub fn build(rules: Rules, trips: Vec<(String, Trip)>, needs: Vec<(String, Need)>) -> Index {
-        let trips = trips
-            .into_iter()
-            .map(|(id, trip)| {
-                let geom = trip_box(&trip, &rules);
-                (id, trip, geom)
-            })
-            .collect();
+    pub fn build(
+        rules: Rules,
+        trips: Vec<(String, Trip)>,
+        needs: Vec<(String, NeedEntry)>,
+    ) -> Index {
+        let trips = TripGrid::bulk(trips, &rules);
         let needs = needs
             .into_iter()
             .map(|(id, need)| {
@@ -155,7 +338,7 @@ impl Index {
             rules,
             state: RwLock::new(State {
                 last_change: -1,
-                trips: Table::bulk(trips),
+                trips,
                 needs: Table::bulk(needs),
             }),
         }
@@ -177,10 +360,7 @@ impl Index {
                 Change::Trip {
                     id,
                     trip: Some(trip),
-                } => {
-                    let geom = trip_box(&trip, &self.rules);
-                    state.trips.upsert(id, trip, geom);
-                }
+                } => state.trips.upsert(id, trip, &self.rules),
                 Change::Trip { id, trip: None } => state.trips.remove(&id),
                 Change::Need {
                     id,
@@ -195,29 +375,141 @@ impl Index {
         state.last_change = state.last_change.max(upto);
     }
 
-    /// Trips whose corridor box holds the need's origin: every trip that
-    /// could take this passenger, and a few more.
+    /// Trips whose corridor reaches the cells of both ends of the need:
+    /// every trip that could take this passenger, and a few more.
     pub fn trips_near(&self, need: &Need) -> Vec<Arc<Trip>> {
         let state = self.state.read().expect("index lock");
+        let (p, q) = need_cells(need);
         state
             .trips
-            .tree
-            .locate_all_at_point([need.origin.lon, need.origin.lat])
-            .map(|entry| state.trips.get(entry.data).clone())
+            .through(p, q)
+            .into_iter()
+            .map(|slot| state.trips.trip(slot).clone())
             .collect()
     }
 
-    /// Open needs whose origin lies in the trip's corridor box.
-    pub fn needs_near(&self, trip: &Trip) -> Vec<Arc<Need>> {
+    /// Matches a need in place, under the index's read lock, with road
+    /// times from a synchronous router; returns the matches and the trips
+    /// they refer to (`Found::trip` indexes that list).
+    pub fn match_need(
+        &self,
+        need: &Need,
+        stops: &NeedStops,
+        now: chrono::DateTime<chrono::Utc>,
+        durations: &mut Durations,
+    ) -> (Vec<Found>, Vec<Arc<Trip>>) {
         let state = self.state.read().expect("index lock");
-        let corridor = trip_box(trip, &self.rules);
+        let (p, q) = need_cells(need);
+        let need_shape = NeedShape::of(need, stops);
+        let mut plan = Plan::keeping(Some(self.rules.max_matches), true);
+        // Quick checks on the shapes side by side; the trips themselves are
+        // only looked at for the few that pass.
+        let mut candidates: Vec<&Arc<Trip>> = Vec::new();
+        for slot in state.trips.through(p, q) {
+            let Some(shape) = &state.trips.shapes[slot as usize] else {
+                continue;
+            };
+            let before = plan.len();
+            engine::plan_shapes(
+                &mut plan,
+                shape,
+                candidates.len(),
+                &need_shape,
+                0,
+                &self.rules,
+            );
+            if plan.len() > before {
+                let trip = state.trips.trip(slot);
+                if shape.driver_hash == need_shape.passenger_hash
+                    && trip.driver_id == need.passenger_id
+                {
+                    plan.truncate(before);
+                } else {
+                    candidates.push(trip);
+                }
+            }
+        }
+        let trips: Vec<&Trip> = candidates.iter().map(|t| t.as_ref()).collect();
+        let needs = [need];
+        let stops = std::slice::from_ref(stops);
+        let mut found = engine::run(plan, &trips, &needs, stops, now, &self.rules, durations);
+        // Keep only the trips matched, as owned handles.
+        let mut kept: Vec<Arc<Trip>> = Vec::with_capacity(found.len());
+        let mut position: HashMap<usize, usize> = HashMap::new();
+        for f in &mut found {
+            f.trip = *position.entry(f.trip).or_insert_with(|| {
+                kept.push(candidates[f.trip].clone());
+                kept.len() - 1
+            });
+        }
+        (found, kept)
+    }
+
+    /// Matches a trip against the open needs in place, under the index's
+    /// read lock, with road times from a synchronous router. Returns every
+    /// match and the needs they refer to (`Found::need` indexes that list).
+    pub fn match_trip(
+        &self,
+        trip: &Trip,
+        now: chrono::DateTime<chrono::Utc>,
+        durations: &mut Durations,
+    ) -> (Vec<Found>, Vec<Arc<NeedEntry>>) {
+        let state = self.state.read().expect("index lock");
+        let trip_shape = TripShape::of(trip, &self.rules);
+        let (min, max) = corridor_box(
+            trip.origin.point(),
+            trip.destination.point(),
+            corridor_slack(trip, &self.rules),
+        );
+        let mut candidates: Vec<&Arc<NeedEntry>> = Vec::new();
+        for entry in state
+            .needs
+            .tree
+            .locate_in_envelope(rstar::AABB::from_corners(min, max))
+        {
+            let indexed = state.needs.get(entry.data);
+            let mut admitted = false;
+            engine::combinations(
+                &trip_shape,
+                &NeedShape::of(&indexed.need, &indexed.stops),
+                &self.rules,
+                |_, _, _, _| admitted = true,
+            );
+            if admitted && indexed.need.passenger_id != trip.driver_id {
+                candidates.push(indexed);
+            }
+        }
+        let needs: Vec<&Need> = candidates.iter().map(|n| &n.need).collect();
+        let stops: Vec<NeedStops> = candidates.iter().map(|n| n.stops.clone()).collect();
+        let trips = [trip];
+        let mut plan = Plan::all();
+        for n in 0..needs.len() {
+            engine::plan(&mut plan, &trips, 0, &needs, n, &stops, &self.rules);
+        }
+        let mut found = engine::run(plan, &trips, &needs, &stops, now, &self.rules, durations);
+        let mut kept: Vec<Arc<NeedEntry>> = Vec::with_capacity(found.len());
+        let mut position: HashMap<usize, usize> = HashMap::new();
+        for f in &mut found {
+            f.need = *position.entry(f.need).or_insert_with(|| {
+                kept.push(candidates[f.need].clone());
+                kept.len() - 1
+            });
+        }
+        (found, kept)
+    }
+
+    /// Open needs whose origin lies in the trip's corridor box.
+    pub fn needs_near(&self, trip: &Trip) -> Vec<Arc<NeedEntry>> {
+        let state = self.state.read().expect("index lock");
+        let (min, max) = corridor_box(
+            trip.origin.point(),
+            trip.destination.point(),
+            corridor_slack(trip, &self.rules),
+        );
         state
             .needs
             .tree
-            .locate_in_envelope(rstar::AABB::from_corners(
-                corridor.lower(),
-                corridor.upper(),
-            ))
+            .locate_in_envelope(rstar::AABB::from_corners(min, max))
             .map(|entry| state.needs.get(entry.data).clone())
             .collect()
     }
@@ -234,7 +526,7 @@ impl Index {
     }
 
     /// Every indexed need.
-    pub fn all_needs(&self) -> Vec<Arc<Need>> {
+    pub fn all_needs(&self) -> Vec<Arc<NeedEntry>> {
         self.state
             .read()
             .expect("index lock")
@@ -246,6 +538,6 @@ impl Index {
 
     pub fn sizes(&self) -> (usize, usize) {
         let state = self.state.read().expect("index lock");
-        (state.trips.len(), state.needs.len())
+        (state.trips.by_id.len(), state.needs.len())
     }
 }

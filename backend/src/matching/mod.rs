@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
+use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{Leg, Match, MatchStop, Problem, PublicPerson, TripPlace};
 use lotocar_shared::need::NeedStatus;
 use lotocar_shared::offer::DetourClass;
@@ -32,7 +33,7 @@ use crate::state::AppState;
 use crate::territories::{self, Territory};
 use crate::trips::place_from_row;
 use engine::{Found, Need, NeedStops, Plan, Rules, Stop, Trip};
-use index::{Change, Index};
+use index::{Change, Index, NeedEntry};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -148,8 +149,14 @@ pub async fn sync(state: &AppState) -> ApiResult<()> {
     .bind(upto)
     .fetch_all(&state.db.pool)
     .await?;
+    let mps = meeting_points(state).await?;
+    let rules = *matcher.rules();
     for row in &needs {
         let (id, need) = need_from_row(row, &territories, state)?;
+        let need = need.map(|need| NeedEntry {
+            stops: need_stops(&need, &mps, &state.places, &rules),
+            need,
+        });
         changes.push(Change::Need { id, need });
     }
     matcher.index.apply(changes, upto);
@@ -192,11 +199,14 @@ fn trip_from_row(
     }
     let seats: i64 = row.try_get("seats")?;
     let detour: i64 = row.try_get("max_detour_minutes")?;
+    let origin = place_from_row(row, "origin")?;
+    let destination = place_from_row(row, "dest")?;
     let trip = Trip {
+        ends: engine::Ends::of(&origin, &destination),
+        origin,
+        destination,
         id: id.clone(),
         driver_id: row.try_get("owner_id")?,
-        origin: place_from_row(row, "origin")?,
-        destination: place_from_row(row, "dest")?,
         schedule: json_column(row, "schedule")?,
         seats: seats as u8,
         max_detour_minutes: detour as f64,
@@ -221,11 +231,14 @@ fn need_from_row(
         return Ok((id, None));
     }
     let seats: i64 = row.try_get("seats")?;
+    let origin = place_from_row(row, "origin")?;
+    let destination = place_from_row(row, "dest")?;
     let need = Need {
+        ends: engine::Ends::of(&origin, &destination),
+        origin,
+        destination,
         id: id.clone(),
         passenger_id: row.try_get("owner_id")?,
-        origin: place_from_row(row, "origin")?,
-        destination: place_from_row(row, "dest")?,
         schedule: json_column(row, "schedule")?,
         seats: seats as u8,
         tz,
@@ -316,18 +329,19 @@ fn need_stops(
 // Both directions
 // ---------------------------------------------------------------------------
 
-/// Road times for a plan; if the road router fails, crow-fly times keep
+/// Road times for a batch; if the road router fails, crow-fly times keep
 /// the service answering (and the failure is logged).
-async fn durations(state: &AppState, plan: &Plan) -> Vec<f64> {
-    if plan.is_empty() {
-        return Vec::new();
-    }
-    match state.matcher.router.durations(plan.pairs()).await {
-        Ok(durations) => durations,
-        Err(err) => {
-            tracing::error!(error = %err, router = state.matcher.router.name(), "road times unavailable, using crow-fly");
+async fn durations(state: &AppState, pairs: &[(GeoPoint, GeoPoint)]) -> Vec<f64> {
+    match state.matcher.router.durations(pairs).await {
+        Ok(durations) if durations.len() == pairs.len() => durations,
+        outcome => {
+            let error = outcome
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "wrong count".into());
+            tracing::error!(%error, router = state.matcher.router.name(), "road times unavailable, using crow-fly");
             let fallback = CrowFly::default();
-            plan.pairs()
+            pairs
                 .iter()
                 .map(|(a, b)| fallback.seconds(*a, *b))
                 .collect()
@@ -335,10 +349,40 @@ async fn durations(state: &AppState, plan: &Plan) -> Vec<f64> {
     }
 }
 
-/// Trips that can take `need`, best first.
+/// Runs a plan to the end, one router call per batch.
+async fn run(
+    state: &AppState,
+    mut plan: Plan,
+    trips: &[&Trip],
+    needs: &[&Need],
+    stops: &[NeedStops],
+) -> Vec<Found> {
+    let rules = *state.matcher.rules();
+    let now = Utc::now();
+    while let Some(batch) = plan.next_batch(engine::BATCH, trips, needs, stops, now, &rules) {
+        let durations = durations(state, batch.pairs()).await;
+        plan.judge(&batch, &durations, trips, needs, stops, &rules);
+    }
+    plan.into_found()
+}
+
+/// The best trips that can take `need`, best first.
 pub async fn for_need(state: &AppState, need: &Need) -> ApiResult<Vec<Match>> {
     sync(state).await?;
     let rules = *state.matcher.rules();
+    if let Some(crow) = state.matcher.router.as_crow_fly() {
+        // No I/O for road times: match in place, in the index.
+        let stops = need_stops(need, &meeting_points(state).await?, &state.places, &rules);
+        let (found, trips) =
+            state
+                .matcher
+                .index
+                .match_need(need, &stops, Utc::now(), &mut |pairs| {
+                    pairs.iter().map(|(a, b)| crow.seconds(*a, *b)).collect()
+                });
+        let trips: Vec<&Trip> = trips.iter().map(|t| t.as_ref()).collect();
+        return to_api(state, &found, &trips, &[need], false).await;
+    }
     let candidates: Vec<Arc<Trip>> = state
         .matcher
         .index
@@ -354,47 +398,51 @@ pub async fn for_need(state: &AppState, need: &Need) -> ApiResult<Vec<Match>> {
         &state.places,
         &rules,
     )];
-    let mut plan = Plan::new();
-    let now = Utc::now();
+    let mut plan = Plan::keeping(Some(rules.max_matches), true);
     for t in 0..trips.len() {
-        engine::plan(&mut plan, &trips, t, &needs, 0, &stops, now, &rules);
+        engine::plan(&mut plan, &trips, t, &needs, 0, &stops, &rules);
     }
-    let durations = durations(state, &plan).await;
-    let found = engine::finish(&plan, &durations, &trips, &needs, &stops, &rules);
+    let found = run(state, plan, &trips, &needs, &stops).await;
     to_api(state, &found, &trips, &needs, false).await
 }
 
 /// Open needs that `trip` can serve, best first.
 pub async fn for_trip(state: &AppState, trip: &Trip) -> ApiResult<Vec<Match>> {
     let (found, needs) = found_for_trip(state, trip).await?;
-    let needs: Vec<&Need> = needs.iter().map(|n| n.as_ref()).collect();
+    let needs: Vec<&Need> = needs.iter().map(|n| &n.need).collect();
     to_api(state, &found, &[trip], &needs, true).await
 }
 
-async fn found_for_trip(state: &AppState, trip: &Trip) -> ApiResult<(Vec<Found>, Vec<Arc<Need>>)> {
+async fn found_for_trip(
+    state: &AppState,
+    trip: &Trip,
+) -> ApiResult<(Vec<Found>, Vec<Arc<NeedEntry>>)> {
     sync(state).await?;
     let rules = *state.matcher.rules();
-    let candidates: Vec<Arc<Need>> = state
+    if let Some(crow) = state.matcher.router.as_crow_fly() {
+        // No I/O for road times: match in place, in the index.
+        return Ok(state
+            .matcher
+            .index
+            .match_trip(trip, Utc::now(), &mut |pairs| {
+                pairs.iter().map(|(a, b)| crow.seconds(*a, *b)).collect()
+            }));
+    }
+    let candidates: Vec<Arc<NeedEntry>> = state
         .matcher
         .index
         .needs_near(trip)
         .into_iter()
-        .filter(|n| n.passenger_id != trip.driver_id)
+        .filter(|n| n.need.passenger_id != trip.driver_id)
         .collect();
-    let needs: Vec<&Need> = candidates.iter().map(|n| n.as_ref()).collect();
-    let mps = meeting_points(state).await?;
-    let stops: Vec<NeedStops> = needs
-        .iter()
-        .map(|n| need_stops(n, &mps, &state.places, &rules))
-        .collect();
+    let needs: Vec<&Need> = candidates.iter().map(|n| &n.need).collect();
+    let stops: Vec<NeedStops> = candidates.iter().map(|n| n.stops.clone()).collect();
     let trips = [trip];
-    let mut plan = Plan::new();
-    let now = Utc::now();
+    let mut plan = Plan::all();
     for n in 0..needs.len() {
-        engine::plan(&mut plan, &trips, 0, &needs, n, &stops, now, &rules);
+        engine::plan(&mut plan, &trips, 0, &needs, n, &stops, &rules);
     }
-    let durations = durations(state, &plan).await;
-    let found = engine::finish(&plan, &durations, &trips, &needs, &stops, &rules);
+    let found = run(state, plan, &trips, &needs, &stops).await;
     Ok((found, candidates))
 }
 
@@ -410,7 +458,7 @@ pub async fn announce(state: &AppState, tx: &mut Tx, trip: &Trip) -> ApiResult<u
         .unwrap_or_else(|| "Un conducteur".into());
     let mut told = std::collections::HashSet::new();
     for f in &found {
-        let need = &needs[f.need];
+        let need = &needs[f.need].need;
         if !told.insert(need.id.clone()) {
             continue;
         }

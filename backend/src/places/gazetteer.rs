@@ -16,6 +16,8 @@ pub const COMMUNES_CSV_GZ: &[u8] = include_bytes!("../../../assets/communes-fran
 #[derive(Debug, Clone)]
 pub struct Commune {
     pub id: String,
+    /// Search key of the name (see `text::search_key`).
+    pub key: String,
     pub insee: String,
     pub name: String,
     pub kind: PlaceKind,
@@ -96,10 +98,12 @@ impl Gazetteer {
                 continue;
             };
             let insee = field(0).to_string();
+            let name = field(1).to_string();
             communes.push(Commune {
                 id: place_id(kind, &insee),
+                key: search_key(&name),
                 insee,
-                name: field(1).to_string(),
+                name,
                 kind,
                 departement: field(3).to_string(),
                 postal_code: field(4).split_whitespace().next().map(str::to_string),
@@ -121,11 +125,10 @@ impl Gazetteer {
         let mut grid: HashMap<(i32, i32), Vec<u32>> = HashMap::new();
         for (i, commune) in communes.iter().enumerate() {
             let i = i as u32;
-            let key = search_key(&commune.name);
-            if let Some(short) = without_article(&key) {
+            if let Some(short) = without_article(&commune.key) {
                 keys.push((short.to_string(), i));
             }
-            keys.push((key, i));
+            keys.push((commune.key.clone(), i));
             by_id.insert(commune.id.clone(), i);
             if commune.kind == PlaceKind::Commune {
                 current_by_insee.insert(commune.insee.clone(), i);

@@ -126,7 +126,13 @@ pub async fn search(
     if key.is_empty() {
         return Ok(Vec::new());
     }
-    let mut candidates = rank_communes(gazetteer, gazetteer.prefix_matches(&key), &key, territory);
+    let mut candidates = rank_communes(
+        gazetteer,
+        gazetteer.prefix_matches(&key),
+        &key,
+        territory,
+        limit,
+    );
 
     let pattern = format!("{key}%");
     let aliases = sqlx::query(
@@ -191,28 +197,49 @@ pub async fn search(
 }
 
 /// Ranks communes found for the search key `key`.
+/// Only the `limit` best are made into places: a short prefix matches
+/// thousands of communes.
 pub fn rank_communes(
     gazetteer: &Gazetteer,
     communes: Vec<&gazetteer::Commune>,
     key: &str,
     territory: Option<&Territory>,
+    limit: usize,
 ) -> Vec<(Rank, Place)> {
-    communes
+    let rank = |commune: &gazetteer::Commune| {
+        (
+            commune.key != key,
+            !territory.is_some_and(|t| t.covers_departement(&commune.departement)),
+            Reverse(commune.population),
+            kind_order(commune.kind),
+        )
+    };
+    let mut ranked: Vec<_> = communes.into_iter().map(|c| (rank(c), c)).collect();
+    type Key = (bool, bool, Reverse<u32>, u8);
+    let by_rank = |a: &(Key, &gazetteer::Commune), b: &(Key, &gazetteer::Commune)| {
+        a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name))
+    };
+    if limit > 0 && ranked.len() > limit {
+        ranked.select_nth_unstable_by(limit - 1, by_rank);
+        ranked.truncate(limit);
+    }
+    ranked
         .into_iter()
-        .map(|commune| {
-            (
-                Rank {
-                    not_exact_alias: true,
-                    not_exact_name: search_key(&commune.name) != key,
-                    outside_territory: !territory
-                        .is_some_and(|t| t.covers_departement(&commune.departement)),
-                    population: Reverse(commune.population),
-                    kind: kind_order(commune.kind),
-                    name: commune.name.clone(),
-                },
-                gazetteer.to_place(commune),
-            )
-        })
+        .map(
+            |((not_exact_name, outside_territory, population, kind), commune)| {
+                (
+                    Rank {
+                        not_exact_alias: true,
+                        not_exact_name,
+                        outside_territory,
+                        population,
+                        kind,
+                        name: commune.name.clone(),
+                    },
+                    gazetteer.to_place(commune),
+                )
+            },
+        )
         .collect()
 }
 

@@ -32,6 +32,12 @@ pub trait Router: Send + Sync {
 
     /// For logs and `/readyz`.
     fn name(&self) -> &'static str;
+
+    /// The crow-fly model, when that is what this router is: its times
+    /// need no I/O and can be computed in place.
+    fn as_crow_fly(&self) -> Option<CrowFly> {
+        None
+    }
 }
 
 /// Crow-fly distance × circuity at an average speed.
@@ -91,6 +97,10 @@ impl Router for CrowFly {
 
     fn name(&self) -> &'static str {
         "crow-fly"
+    }
+
+    fn as_crow_fly(&self) -> Option<CrowFly> {
+        Some(*self)
     }
 }
 

@@ -260,6 +260,7 @@ async fn delete_offer(
 /// The matching view of a stored offer.
 fn offer_for_matching(offer: &Offer, owner_id: &str, tz: Tz) -> matching::engine::Trip {
     matching::engine::Trip {
+        ends: matching::engine::Ends::of(&offer.origin, &offer.destination),
         id: offer.id.clone(),
         driver_id: owner_id.to_string(),
         origin: offer.origin.clone(),
@@ -392,6 +393,7 @@ async fn create_request(
     // Matched before the need is written, so that the answer and its
     // idempotency record commit together.
     let need = matching::engine::Need {
+        ends: matching::engine::Ends::of(&trip.origin, &trip.destination),
         id: id.clone(),
         passenger_id: user.id.clone(),
         origin: trip.origin.clone(),

@@ -1,49 +1,18 @@
-//! Benchmark commands. Each prints one JSON line; every speed figure is a
-//! ratio against a simple baseline measured in the same run, so that the
-//! numbers mean something on any machine. Results are recorded in
-//! docs/benchmarks.md.
+//! `lotocar bench places`: place search over the whole gazetteer.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use clap::Subcommand;
 use lotocar_shared::text::{search_key, without_article};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
+use super::percentile_us;
 use crate::demo;
 use crate::places::gazetteer::Gazetteer;
 use crate::places::{best, rank_communes};
 
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Place search over the whole gazetteer: the prefix index against a
-    /// scan of every name, and the gazetteer's load time.
-    Places {
-        /// Number of search queries.
-        #[arg(long, default_value_t = 5000)]
-        queries: usize,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-    },
-}
-
-pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
-    match command {
-        BenchCommand::Places { queries, seed } => places(queries, seed),
-    }
-}
-
-/// Percentile of sorted durations, in microseconds.
-fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i].as_secs_f64() * 1e6
-}
-
-fn places(queries: usize, seed: u64) -> anyhow::Result<()> {
+pub fn places(queries: usize, seed: u64) -> anyhow::Result<()> {
     let mut loads = Vec::new();
     let mut gazetteer = None;
     for _ in 0..5 {
@@ -77,6 +46,7 @@ fn places(queries: usize, seed: u64) -> anyhow::Result<()> {
                 gazetteer.prefix_matches(&key),
                 &key,
                 Some(&territory),
+                10,
             ),
             10,
         );
@@ -95,7 +65,7 @@ fn places(queries: usize, seed: u64) -> anyhow::Result<()> {
             })
             .collect();
         let expected = best(
-            rank_communes(&gazetteer, matching, &key, Some(&territory)),
+            rank_communes(&gazetteer, matching, &key, Some(&territory), 10),
             10,
         );
         scanned.push(started.elapsed());

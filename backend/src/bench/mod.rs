@@ -1,0 +1,99 @@
+//! Benchmark commands. Each prints JSON lines; every speed figure is a
+//! ratio against a simple baseline measured in the same run, so that the
+//! numbers mean something on any machine. Results are recorded in
+//! docs/benchmarks.md.
+
+mod lot;
+mod matching;
+mod places;
+mod world;
+
+use std::time::Duration;
+
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Place search over the whole gazetteer: the prefix index against a
+    /// scan of every name, and the gazetteer's load time.
+    Places {
+        /// Number of search queries.
+        #[arg(long, default_value_t = 5000)]
+        queries: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Matching over France: trips and needs drawn from real communes;
+    /// every need matched through the index and by an exhaustive scan.
+    Matching {
+        /// Trips in the index.
+        #[arg(long, default_value_t = 100_000)]
+        trips: usize,
+        /// Needs to match (each one timed).
+        #[arg(long, default_value_t = 1000)]
+        needs: usize,
+        /// Needs also matched by the exhaustive scan (default: as many as
+        /// fit in about 20 million trip evaluations, at least 20).
+        #[arg(long)]
+        scan_needs: Option<usize>,
+        /// Also the reverse direction: this many open needs indexed, and
+        /// new trips matched against them.
+        #[arg(long, default_value_t = 0)]
+        open_needs: usize,
+        /// New trips matched in the reverse direction.
+        #[arg(long, default_value_t = 200)]
+        probe_trips: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The Lot experiment replayed: 331 drivers, 227 needs; the share of
+    /// needs served by each matching lever.
+    LotScenario {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Places { queries, seed } => places::places(queries, seed),
+        BenchCommand::Matching {
+            trips,
+            needs,
+            scan_needs,
+            open_needs,
+            probe_trips,
+            seed,
+        } => matching::matching(trips, needs, scan_needs, open_needs, probe_trips, seed),
+        BenchCommand::LotScenario { seed } => lot::scenario(seed),
+    }
+}
+
+/// Percentile of sorted durations, in microseconds.
+fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e6
+}
+
+/// Resident memory of this process, in MiB.
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Rounds to one decimal.
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
