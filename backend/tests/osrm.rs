@@ -34,7 +34,9 @@ fn osrm_bin() -> Option<PathBuf> {
             if std::env::var("LOTOCAR_REQUIRE_OSRM").as_deref() == Ok("1") {
                 panic!("LOTOCAR_REQUIRE_OSRM=1 but LOTOCAR_OSRM_BIN is not set");
             }
-            eprintln!("note: OSRM test skipped (set LOTOCAR_OSRM_BIN to the osrm/bin folder of the osrm-bindings wheel)");
+            eprintln!(
+                "note: OSRM test skipped (set LOTOCAR_OSRM_BIN to the osrm/bin folder of the osrm-bindings wheel)"
+            );
             None
         }
     }
@@ -69,8 +71,13 @@ fn write_map(path: &Path) {
         if let Some(first) = join {
             refs[0] = first;
         }
-        let nds: String = refs.iter().map(|r| format!("    <nd ref=\"{r}\"/>\n")).collect();
-        format!("  <way id=\"{id}\" version=\"1\">\n{nds}    <tag k=\"highway\" v=\"{highway}\"/>\n  </way>\n")
+        let nds: String = refs
+            .iter()
+            .map(|r| format!("    <nd ref=\"{r}\"/>\n"))
+            .collect();
+        format!(
+            "  <way id=\"{id}\" version=\"1\">\n{nds}    <tag k=\"highway\" v=\"{highway}\"/>\n  </way>\n"
+        )
     };
     // The three roads meet at Livernon: the first node of the east and south
     // roads is the last node of the west road.
@@ -85,7 +92,11 @@ fn write_map(path: &Path) {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Routed(Child);
@@ -103,16 +114,36 @@ async fn start_osrm(bin: &Path, dir: &Path) -> (String, Routed) {
     write_map(&map);
     let profile = bin.join("../share/profiles/car.lua");
     let run = |tool: &str, args: &[&std::ffi::OsStr]| {
-        let out = Command::new(bin.join(tool)).args(args).current_dir(dir).output().unwrap();
-        assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(bin.join(tool))
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    run("osrm-extract", &["-p".as_ref(), profile.as_os_str(), map.as_os_str()]);
+    run(
+        "osrm-extract",
+        &["-p".as_ref(), profile.as_os_str(), map.as_os_str()],
+    );
     let osrm = dir.join("map.osrm");
     run("osrm-partition", &[osrm.as_os_str()]);
     run("osrm-customize", &[osrm.as_os_str()]);
     let port = free_port();
     let child = Command::new(bin.join("osrm-routed"))
-        .args(["--algorithm", "mld", "-i", "127.0.0.1", "-p", &port.to_string(), "--max-table-size", "1000"])
+        .args([
+            "--algorithm",
+            "mld",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "--max-table-size",
+            "1000",
+        ])
         .arg(&osrm)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -122,7 +153,12 @@ async fn start_osrm(bin: &Path, dir: &Path) -> (String, Routed) {
     let url = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     for _ in 0..100 {
-        if client.get(format!("{url}/nearest/v1/driving/1.44062,44.44683")).send().await.is_ok() {
+        if client
+            .get(format!("{url}/nearest/v1/driving/1.44062,44.44683"))
+            .send()
+            .await
+            .is_ok()
+        {
             return (url, routed);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -143,8 +179,16 @@ async fn the_osrm_client_reads_real_road_times() {
     let through = osrm.route(point(CAHORS), point(FIGEAC)).await.unwrap();
     let crow_west = point(CAHORS).distance_m(point(LIVERNON));
     let crow_east = point(LIVERNON).distance_m(point(FIGEAC));
-    assert!((west.meters - crow_west).abs() / crow_west < 0.01, "{} vs {crow_west}", west.meters);
-    assert!((east.meters - crow_east).abs() / crow_east < 0.01, "{} vs {crow_east}", east.meters);
+    assert!(
+        (west.meters - crow_west).abs() / crow_west < 0.01,
+        "{} vs {crow_west}",
+        west.meters
+    );
+    assert!(
+        (east.meters - crow_east).abs() / crow_east < 0.01,
+        "{} vs {crow_east}",
+        east.meters
+    );
     // Cahors to Figeac goes through Livernon: the sum of both, longer than
     // the straight line.
     assert!((through.meters - (west.meters + east.meters)).abs() < 50.0);
@@ -166,7 +210,10 @@ async fn the_osrm_client_reads_real_road_times() {
     assert_eq!(table.len(), pairs.len());
     assert!((table[0] + table[1] - table[2]).abs() < 2.0, "{table:?}");
     assert!((table[2] - through.seconds).abs() < 2.0);
-    assert!(table[3] > table[1], "Cajarc is further from Figeac than Livernon");
+    assert!(
+        table[3] > table[1],
+        "Cajarc is further from Figeac than Livernon"
+    );
     let small = Osrm::new(&url, 3).unwrap();
     let chunked = small.durations(&pairs).await.unwrap();
     for (a, b) in table.iter().zip(&chunked) {
@@ -193,13 +240,21 @@ async fn matching_runs_on_osrm_road_times() {
     .await;
     let driver = server.sign_in_as("0611111111", "Marie Dupont").await;
     let offer = server
-        .post("/api/v1/offers", Some(&driver), &weekly_offer(common::CAHORS, common::FIGEAC, "07:30", &date_in(1)))
+        .post(
+            "/api/v1/offers",
+            Some(&driver),
+            &weekly_offer(common::CAHORS, common::FIGEAC, "07:30", &date_in(1)),
+        )
         .await;
     assert_eq!(offer.status, StatusCode::CREATED, "{}", offer.body);
     let passenger = server.sign_in("0622222222").await;
     let tuesday = next_weekday(1, 2);
     let need = server
-        .post("/api/v1/requests", Some(&passenger), &need_arriving(common::LIVERNON, common::FIGEAC, &tuesday, "09:00"))
+        .post(
+            "/api/v1/requests",
+            Some(&passenger),
+            &need_arriving(common::LIVERNON, common::FIGEAC, &tuesday, "09:00"),
+        )
         .await;
     let m = &need.body["matches"][0];
     assert_eq!(m["offer_id"], offer.body["id"], "{}", need.body);
