@@ -83,6 +83,79 @@ pub struct Config {
     #[arg(long, env = "LOTOCAR_MAX_WAIT_MINUTES", default_value_t = 60.0)]
     pub max_wait_minutes: f64,
 
+    /// Public address of the service, for links in SMS and e-mails.
+    #[arg(
+        long,
+        env = "LOTOCAR_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
+
+    /// Name shown at the start of SMS and e-mails.
+    #[arg(long, env = "LOTOCAR_BRAND", default_value = "Lotocar")]
+    pub brand: String,
+
+    /// VAPID subject: how a push service can reach the operator (mailto: or https:).
+    #[arg(
+        long,
+        env = "LOTOCAR_VAPID_SUBJECT",
+        default_value = "mailto:contact@lotocar.invalid"
+    )]
+    pub vapid_subject: String,
+
+    /// SMS gateway URL (HTTP POST); SMS are written to the log when unset.
+    #[arg(long, env = "LOTOCAR_SMS_URL")]
+    pub sms_url: Option<String>,
+
+    /// Body POSTed to the SMS gateway; {to} and {text} are replaced.
+    #[arg(
+        long,
+        env = "LOTOCAR_SMS_TEMPLATE",
+        default_value = r#"{"to":"{to}","text":"{text}"}"#
+    )]
+    pub sms_template: String,
+
+    /// Authorization header sent to the SMS gateway.
+    #[arg(long, env = "LOTOCAR_SMS_AUTHORIZATION", hide_env_values = true)]
+    pub sms_authorization: Option<String>,
+
+    /// SMTP server (smtp://user:pass@host:587, smtps://…); e-mails are written to the log when unset.
+    #[arg(long, env = "LOTOCAR_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of e-mails.
+    #[arg(
+        long,
+        env = "LOTOCAR_MAIL_FROM",
+        default_value = "Lotocar <ne-pas-repondre@lotocar.invalid>"
+    )]
+    pub mail_from: String,
+
+    /// Quiet hours (local time): no push or SMS from this hour…
+    #[arg(long, env = "LOTOCAR_QUIET_START_HOUR", default_value_t = 21)]
+    pub quiet_start_hour: u32,
+
+    /// …to this hour, except for same-day trips. Equal hours: no quiet hours.
+    #[arg(long, env = "LOTOCAR_QUIET_END_HOUR", default_value_t = 7)]
+    pub quiet_end_hour: u32,
+
+    /// Seconds a dispatcher keeps a delivery before another may take it over.
+    #[arg(long, env = "LOTOCAR_DELIVERY_LEASE_SECONDS", default_value_t = 60)]
+    pub delivery_lease_seconds: u32,
+
+    /// First retry delay of a failed delivery, milliseconds (doubled each time).
+    #[arg(long, env = "LOTOCAR_RETRY_BASE_MS", default_value_t = 30_000)]
+    pub retry_base_ms: u64,
+
+    /// Development only (with --dev): run the clock this many hours ahead.
+    #[arg(
+        long,
+        env = "LOTOCAR_DEV_CLOCK_OFFSET_HOURS",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub dev_clock_offset_hours: i64,
+
     /// Log format: "text" or "json".
     #[arg(long, env = "LOTOCAR_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

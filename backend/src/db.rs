@@ -9,6 +9,7 @@
 //! - each dialect has its own migrations folder (column types differ).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -23,7 +24,14 @@ pub enum Dialect {
 
 #[derive(Clone)]
 pub struct Db {
+    /// For reads (and, on PostgreSQL, everything).
     pub pool: AnyPool,
+    /// For writes and write transactions: a pool of its own, so that a
+    /// transaction that reads on `pool` meanwhile never waits for a
+    /// connection held by another transaction waiting for its locks. On
+    /// SQLite, one connection: writers queue for it rather than spin on the
+    /// file lock (reads go on in WAL mode).
+    pub writer: AnyPool,
     pub dialect: Dialect,
 }
 
@@ -39,14 +47,17 @@ impl Db {
         install_default_drivers();
         let db = match database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
-                    .await
-                    .context("cannot connect to PostgreSQL (DATABASE_URL)")?;
+                let connect = async |size: u32| {
+                    AnyPoolOptions::new()
+                        .max_connections(size)
+                        .acquire_timeout(Duration::from_secs(30))
+                        .connect(url)
+                        .await
+                        .context("cannot connect to PostgreSQL (DATABASE_URL)")
+                };
                 Db {
-                    pool,
+                    pool: connect(16).await?,
+                    writer: connect(16).await?,
                     dialect: Dialect::Postgres,
                 }
             }
@@ -68,9 +79,23 @@ impl Db {
     }
 
     async fn open_sqlite(url: &str) -> anyhow::Result<Db> {
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
+        let pool = Self::sqlite_pool(url, 8).await?;
+        // The journal mode is a property of the file: set once, kept.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .fetch_all(&pool)
+            .await
+            .context("cannot switch SQLite to WAL mode")?;
+        Ok(Db {
+            writer: Self::sqlite_pool(url, 1).await?,
+            pool,
+            dialect: Dialect::Sqlite,
+        })
+    }
+
+    async fn sqlite_pool(url: &str, connections: u32) -> anyhow::Result<AnyPool> {
+        AnyPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(Duration::from_secs(60))
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // Durable at commit in WAL mode with NORMAL: a crash of the
@@ -84,16 +109,7 @@ impl Db {
             })
             .connect(url)
             .await
-            .with_context(|| format!("cannot open SQLite database {url}"))?;
-        // The journal mode is a property of the file: set once, kept.
-        sqlx::query("PRAGMA journal_mode = WAL")
-            .fetch_all(&pool)
-            .await
-            .context("cannot switch SQLite to WAL mode")?;
-        Ok(Db {
-            pool,
-            dialect: Dialect::Sqlite,
-        })
+            .with_context(|| format!("cannot open SQLite database {url}"))
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
@@ -102,7 +118,7 @@ impl Db {
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .context("database migration failed")?;
         Ok(())
@@ -112,8 +128,8 @@ impl Db {
     /// SQLite.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Dialect::Postgres => self.pool.begin().await,
+            Dialect::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.writer.begin().await,
         }
     }
 
@@ -134,9 +150,23 @@ pub async fn next_change(tx: &mut Tx) -> Result<i64, sqlx::Error> {
         .try_get("value")
 }
 
+/// A shift of the server's clock, for demonstrations and tests of what
+/// happens with time (reminders, validation after 48 h); set only in
+/// development mode (`--dev-clock-offset-hours`).
+static CLOCK_OFFSET_MS: AtomicI64 = AtomicI64::new(0);
+
+pub fn set_clock_offset_hours(hours: i64) {
+    CLOCK_OFFSET_MS.store(hours * 3_600_000, Ordering::Relaxed);
+}
+
+/// The current instant (the only clock of the server).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::milliseconds(CLOCK_OFFSET_MS.load(Ordering::Relaxed))
+}
+
 /// Milliseconds since the Unix epoch, the unit of every stored instant.
 pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    now().timestamp_millis()
 }
 
 /// Reads a stored instant.

@@ -3,7 +3,6 @@
 //! `lotocar serve --demo` shows a living service. Seeding is idempotent:
 //! running it again changes nothing.
 
-use chrono::Utc;
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::PlaceQuery;
 use lotocar_shared::contact::Contact;
@@ -198,13 +197,15 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
         sqlx::query("UPDATE users SET share_phone = $2 WHERE id = $1")
             .bind(&user_id)
             .bind(i64::from(account.shares_phone))
-            .execute(&db.pool)
+            .execute(&db.writer)
             .await?;
         if let Some(role) = account.role {
             auth::grant_role(db, &contact, role, &territory.id).await?;
         }
     }
-    let today = Utc::now().with_timezone(&territory.timezone).date_naive();
+    let today = crate::db::now()
+        .with_timezone(&territory.timezone)
+        .date_naive();
     for (contact, from, to, days, departure, ret, seats, detour) in TRIPS {
         let contact: Contact = contact.parse().map_err(anyhow::Error::msg)?;
         let owner = auth::find_or_create_user(db, &contact).await?;

@@ -34,6 +34,7 @@ use crate::state::AppState;
         (name = "places", description = "Communes, aliases and meeting points"),
         (name = "offers", description = "Drivers' trips"),
         (name = "requests", description = "Passengers' needs and their matches"),
+        (name = "bookings", description = "Seats on trips"),
         (name = "notifications", description = "What people are told"),
     )
 )]
@@ -59,6 +60,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::trips::router())
         .merge(crate::matching::router())
         .merge(crate::notify::router())
+        .merge(crate::bookings::router())
 }
 
 /// The whole application.
@@ -67,6 +69,7 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     api.route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::notify::metrics))
         .route(
             "/api/openapi.json",
             get(move || async move { Json(openapi) }),

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod bench;
+pub mod bookings;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -29,6 +30,14 @@ use crate::state::AppState;
 /// Opens the database, loads the gazetteer and serves until SIGTERM or
 /// SIGINT, finishing the requests in flight.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.dev_clock_offset_hours != 0 {
+        anyhow::ensure!(config.dev, "--dev-clock-offset-hours needs --dev");
+        db::set_clock_offset_hours(config.dev_clock_offset_hours);
+        tracing::warn!(
+            hours = config.dev_clock_offset_hours,
+            "clock shifted (development)"
+        );
+    }
     let started = Instant::now();
     let places = Gazetteer::load_embedded()?;
     tracing::info!(
@@ -45,6 +54,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if config.demo {
         demo::seed(&state).await.context("demo seed failed")?;
     }
+    tokio::spawn(notify::dispatch::run(state.clone()));
+    tokio::spawn(notify::follow(state.clone()));
     let addr = listener.local_addr()?;
     // On stdout, for people and for the test harness that started us.
     println!("lotocar listening on http://{addr}");

@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server.
-    Serve(Config),
+    Serve(Box<Config>),
     /// Administration: roles and territories.
     Admin {
         #[command(subcommand)]
@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(config) => {
             init_logs(config.log_format == "json");
-            lotocar_backend::serve(config).await
+            lotocar_backend::serve(*config).await
         }
         Command::Admin { command } => {
             init_logs(false);

@@ -10,6 +10,9 @@ use sqlx::Row;
 use crate::config::Config;
 use crate::db::{Db, now_ms};
 use crate::matching::Matcher;
+use crate::notify::Live;
+use crate::notify::push::Vapid;
+use crate::notify::transports::{Mail, Sms};
 use crate::places::gazetteer::Gazetteer;
 
 #[derive(Clone)]
@@ -20,6 +23,12 @@ pub struct Inner {
     pub config: Config,
     pub places: Gazetteer,
     pub matcher: Matcher,
+    pub live: Live,
+    pub vapid: Vapid,
+    pub sms: Sms,
+    pub mail: Mail,
+    /// For Web Push and other outgoing calls.
+    pub http: reqwest::Client,
     /// Key of the sign-in code HMAC, shared by every instance through the
     /// database.
     code_secret: Vec<u8>,
@@ -36,11 +45,26 @@ impl AppState {
     pub async fn new(db: Db, config: Config, places: Gazetteer) -> anyhow::Result<AppState> {
         let code_secret = hex::decode(server_secret(&db, "sign_in_code_hmac").await?)?;
         let matcher = Matcher::new(config.matching_rules(), config.router()?);
+        let vapid = Vapid::load_or_create(&db, &config.vapid_subject).await?;
+        let sms = Sms::from_config(
+            config.sms_url.as_deref(),
+            &config.sms_template,
+            config.sms_authorization.as_deref(),
+        )?;
+        let mail = Mail::from_config(config.smtp_url.as_deref(), &config.mail_from)?;
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()?;
         Ok(AppState(Arc::new(Inner {
             db,
             config,
             places,
             matcher,
+            live: Live::default(),
+            vapid,
+            sms,
+            mail,
+            http,
             code_secret,
         })))
     }
@@ -62,7 +86,7 @@ pub async fn server_secret(db: &Db, name: &str) -> Result<String, sqlx::Error> {
     .bind(name)
     .bind(hex::encode(bytes))
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
         .bind(name)

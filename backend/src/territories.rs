@@ -68,7 +68,7 @@ pub async fn upsert(db: &Db, territory: &Territory) -> Result<(), sqlx::Error> {
     .bind(territory.departements.join(" "))
     .bind(territory.timezone.name())
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(())
 }

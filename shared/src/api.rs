@@ -581,6 +581,16 @@ pub struct MatchStop {
     pub at: DateTime<chrono::FixedOffset>,
 }
 
+impl MatchStop {
+    /// "7 h 42".
+    pub fn time_spoken(&self) -> String {
+        self.time
+            .parse::<crate::time::LocalTime>()
+            .map(|t| t.spoken())
+            .unwrap_or_else(|_| self.time.clone())
+    }
+}
+
 /// The other party as shown before any booking: first name and initial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -666,6 +676,206 @@ pub struct Notification {
     pub url: String,
     pub created_at: DateTime<Utc>,
     pub read: bool,
+}
+
+/// The server's VAPID public key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushKey {
+    /// Base64url, uncompressed P-256 point.
+    pub key: String,
+}
+
+/// A browser's PushSubscription, as `JSON.stringify(subscription)` gives it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushSubscriptionInput {
+    pub endpoint: String,
+    pub keys: PushKeys,
+    /// Sent by browsers; not used.
+    #[serde(default, rename = "expirationTime")]
+    pub expiration_time: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushKeys {
+    pub p256dh: String,
+    pub auth: String,
+}
+
+/// A checked [`PushSubscriptionInput`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedSubscription {
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+}
+
+fn base64url_len(text: &str) -> Option<usize> {
+    let valid = text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=');
+    valid.then(|| text.trim_end_matches('=').len() * 3 / 4)
+}
+
+impl PushSubscriptionInput {
+    pub fn validate(&self) -> Result<CheckedSubscription, Invalid> {
+        let mut invalid = Invalid::new();
+        let endpoint = self.endpoint.trim();
+        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+            || endpoint.len() > 2000
+        {
+            invalid.push(
+                "endpoint",
+                "Adresse d'abonnement invalide : une adresse https:// est attendue.",
+            );
+        }
+        if base64url_len(self.keys.p256dh.trim()) != Some(65) {
+            invalid.push(
+                "keys.p256dh",
+                "Clé p256dh invalide : 65 octets en base64url sont attendus.",
+            );
+        }
+        if base64url_len(self.keys.auth.trim()) != Some(16) {
+            invalid.push(
+                "keys.auth",
+                "Secret auth invalide : 16 octets en base64url sont attendus.",
+            );
+        }
+        invalid.finish(|| CheckedSubscription {
+            endpoint: endpoint.to_string(),
+            p256dh: self.keys.p256dh.trim().trim_end_matches('=').to_string(),
+            auth: self.keys.auth.trim().trim_end_matches('=').to_string(),
+        })
+    }
+}
+
+/// A registered push subscription.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushSubscription {
+    pub id: String,
+    pub endpoint: String,
+}
+
+// ---------------------------------------------------------------------------
+// Bookings
+// ---------------------------------------------------------------------------
+
+/// A passenger asks for a seat on a trip.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BookingInput {
+    pub request_id: String,
+    pub offer_id: String,
+    /// The date of the trip (for a regular need on a regular trip: the
+    /// first date; the booking covers every shared weekday).
+    #[serde(deserialize_with = "crate::schedule::de_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub date: NaiveDate,
+    /// Which leg of the need: the way out (default) or the way back.
+    #[serde(default = "default_leg")]
+    pub need_leg: Leg,
+}
+
+fn default_leg() -> Leg {
+    Leg::Outbound
+}
+
+/// A status change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BookingPatch {
+    pub status: crate::booking::BookingStatus,
+    /// Why (a refusal, a cancellation): shown to the other party.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl BookingPatch {
+    /// The reason, tidied; at most 300 characters.
+    pub fn reason(&self) -> Result<Option<String>, Invalid> {
+        let Some(reason) = self
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        else {
+            return Ok(None);
+        };
+        if reason.chars().count() > 300 {
+            return Err(Invalid::field(
+                "reason",
+                "La raison est trop longue : 300 caractères au plus.",
+            ));
+        }
+        Ok(Some(reason.to_string()))
+    }
+}
+
+/// One date of a booking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookingDate {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub date: NaiveDate,
+    /// `active` or `cancelled`.
+    pub status: String,
+}
+
+/// The other party's contact details, when they may be shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContactDetails {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// One showing of my contact details to someone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContactReveal {
+    pub booking_id: String,
+    pub viewer: PublicPerson,
+    /// `phone`, `email`.
+    pub fields: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Booking {
+    pub id: String,
+    pub offer_id: String,
+    pub request_id: String,
+    pub status: crate::booking::BookingStatus,
+    /// The status in plain French.
+    pub status_label: String,
+    /// The caller's side: `driver` or `passenger`.
+    pub role: String,
+    /// Every shared weekday of a regular trip, or one date.
+    pub recurring: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub date: NaiveDate,
+    pub dates: Vec<BookingDate>,
+    pub leg: Leg,
+    pub need_leg: Leg,
+    pub seats: i64,
+    pub pickup: MatchStop,
+    pub dropoff: MatchStop,
+    pub detour_minutes: f64,
+    pub driver: PublicPerson,
+    pub passenger: PublicPerson,
+    /// The other party's phone or e-mail: only on a confirmed booking, and
+    /// only what they agreed to share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactDetails>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -165,6 +165,31 @@ impl FromStr for Weekday {
     }
 }
 
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// "mardi 8 décembre".
+pub fn french_date(date: NaiveDate) -> String {
+    format!(
+        "{} {} {}",
+        Weekday::of(date).french(),
+        date.day(),
+        MONTHS[date.month0() as usize]
+    )
+}
+
 /// A non-empty set of weekdays.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Weekdays {

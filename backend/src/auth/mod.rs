@@ -83,16 +83,37 @@ async fn start(
     .bind(state.hash_code(&contact, &code))
     .bind(now + i64::from(CODE_TTL_SECONDS) * 1000)
     .bind(now)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
 
-    // Delivery through the SMS or e-mail transport; the default transport
-    // writes to the log, where an operator can read it.
-    let (channel, shown) = match &contact {
-        Contact::Phone(p) => ("SMS", format!("au {}", p.national())),
-        Contact::Email(e) => ("e-mail", format!("à {}", e.as_str())),
+    // Sent at once through the SMS or e-mail transport (the default ones
+    // write to the log, where an operator can read the code).
+    let text = format!(
+        "{} : votre code de connexion est {code}. Il est valable 10 minutes. Ne le donnez à personne.",
+        state.config.brand
+    );
+    let (channel, shown, sent) = match &contact {
+        Contact::Phone(p) => (
+            "SMS",
+            format!("au {}", p.national()),
+            state.sms.send(p.as_str(), &text).await,
+        ),
+        Contact::Email(e) => (
+            "e-mail",
+            format!("à {}", e.as_str()),
+            state
+                .mail
+                .send(e.as_str(), "Votre code de connexion", &text)
+                .await,
+        ),
     };
-    tracing::info!(transport = "log", contact = %contact, code = %code, "sign-in code");
+    if let Err(err) = sent {
+        tracing::error!(error = %err, "sign-in code not sent");
+        return Err(ApiError::Unavailable(
+            "Le code n'a pas pu être envoyé pour le moment. Réessayez dans quelques minutes."
+                .into(),
+        ));
+    }
 
     Ok((
         StatusCode::ACCEPTED,
@@ -141,7 +162,7 @@ async fn verify(
     .bind(contact.as_str())
     .bind(CODE_MAX_ATTEMPTS)
     .bind(now)
-    .fetch_optional(&state.db.pool)
+    .fetch_optional(&state.db.writer)
     .await?;
     let Some(row) = row else {
         return Err(ApiError::field(
@@ -170,7 +191,7 @@ async fn verify(
     let consumed = sqlx::query("DELETE FROM sign_in_codes WHERE contact = $1 AND code_hash = $2")
         .bind(contact.as_str())
         .bind(&stored)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await?
         .rows_affected();
     if consumed == 0 {
@@ -202,7 +223,7 @@ async fn verify(
 async fn sign_out(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(&user.token_hash)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -264,7 +285,7 @@ async fn patch_me(
     .bind(i64::from(change.share_phone.unwrap_or(current.share_phone)))
     .bind(i64::from(change.share_email.unwrap_or(current.share_email)))
     .bind(now_ms())
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
     load_me(&state.db, &user.id).await.map(axum::Json)
 }
@@ -308,16 +329,9 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or(ApiError::Unauthorized)?;
         let token_hash = hash_token(token);
         let now = now_ms();
-        let row = sqlx::query(
-            "SELECT s.user_id, s.last_used_at, u.display_name
-             FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
-        .bind(&token_hash)
-        .bind(now)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+        let row = session(state, &token_hash)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         let id: String = row.try_get("user_id")?;
         let last_used: i64 = row.try_get("last_used_at")?;
         // Sliding expiry, written at most once an hour per session.
@@ -329,12 +343,12 @@ impl FromRequestParts<AppState> for AuthUser {
             .bind(&token_hash)
             .bind(now)
             .bind(expires)
-            .execute(&state.db.pool)
+            .execute(&state.db.writer)
             .await?;
             sqlx::query("UPDATE users SET last_seen_at = $2 WHERE id = $1")
                 .bind(&id)
                 .bind(now)
-                .execute(&state.db.pool)
+                .execute(&state.db.writer)
                 .await?;
         }
         Ok(AuthUser {
@@ -349,6 +363,30 @@ impl FromRequestParts<AppState> for AuthUser {
 // ---------------------------------------------------------------------------
 // Storage
 // ---------------------------------------------------------------------------
+
+async fn session(
+    state: &AppState,
+    token_hash: &str,
+) -> Result<Option<sqlx::any::AnyRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT s.user_id, s.last_used_at, u.display_name
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now_ms())
+    .fetch_optional(&state.db.pool)
+    .await
+}
+
+/// The user a bearer token belongs to (for the event stream, whose
+/// browser client passes it in the query string).
+pub async fn user_for_token(state: &AppState, token: &str) -> ApiResult<Option<String>> {
+    Ok(session(state, &hash_token(token))
+        .await?
+        .map(|row| row.try_get("user_id"))
+        .transpose()?)
+}
 
 fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -377,7 +415,7 @@ pub async fn rate_limit(
     sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1 AND at <= $2")
         .bind(bucket)
         .bind(now - window_ms)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     let row = sqlx::query(
         "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM rate_limit_hits WHERE bucket = $1",
@@ -397,7 +435,7 @@ pub async fn rate_limit(
     sqlx::query("INSERT INTO rate_limit_hits (bucket, at) VALUES ($1, $2)")
         .bind(bucket)
         .bind(now)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(())
 }
@@ -427,7 +465,7 @@ pub async fn find_or_create_user(db: &Db, contact: &Contact) -> Result<String, s
         .bind(contact.as_str())
         .bind(new_id())
         .bind(now_ms())
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     // Whoever won a concurrent first sign-in, this reads their row.
     sqlx::query(column_lookup)
@@ -452,7 +490,7 @@ pub async fn new_session(db: &Db, user_id: &str, days: u32) -> Result<String, sq
     .bind(user_id)
     .bind(now)
     .bind(now + i64::from(days) * 86_400_000)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(token)
 }
@@ -528,7 +566,7 @@ pub async fn grant_role(
     .bind(role.code())
     .bind(territory_id)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(user_id)
 }
@@ -539,7 +577,7 @@ pub async fn set_display_name(db: &Db, user_id: &str, name: &str) -> Result<(), 
         .bind(user_id)
         .bind(name)
         .bind(now_ms())
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{Leg, Match, MatchStop, Problem, PublicPerson, TripPlace};
@@ -25,7 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AuthUser;
-use crate::db::{Tx, new_id, now_ms};
+use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::places::gazetteer::Gazetteer;
 use crate::routing::{CrowFly, Router};
@@ -171,7 +171,7 @@ fn timezone(territories: &[Territory], territory_id: Option<&str>, state: &AppSt
 }
 
 fn today_in(tz: Tz) -> NaiveDate {
-    Utc::now().with_timezone(&tz).date_naive()
+    crate::db::now().with_timezone(&tz).date_naive()
 }
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> ApiResult<T> {
@@ -182,7 +182,7 @@ fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Ap
 
 /// A trip as matching sees it, or `None` when it cannot take anyone now
 /// (deleted, paused, over).
-fn trip_from_row(
+pub(crate) fn trip_from_row(
     row: &AnyRow,
     territories: &[Territory],
     state: &AppState,
@@ -216,7 +216,7 @@ fn trip_from_row(
 }
 
 /// An open need as matching sees it, or `None` when it is closed or over.
-fn need_from_row(
+pub(crate) fn need_from_row(
     row: &AnyRow,
     territories: &[Territory],
     state: &AppState,
@@ -358,7 +358,7 @@ async fn run(
     stops: &[NeedStops],
 ) -> Vec<Found> {
     let rules = *state.matcher.rules();
-    let now = Utc::now();
+    let now = crate::db::now();
     while let Some(batch) = plan.next_batch(engine::BATCH, trips, needs, stops, now, &rules) {
         let durations = durations(state, batch.pairs()).await;
         plan.judge(&batch, &durations, trips, needs, stops, &rules);
@@ -377,7 +377,7 @@ pub async fn for_need(state: &AppState, need: &Need) -> ApiResult<Vec<Match>> {
             state
                 .matcher
                 .index
-                .match_need(need, &stops, Utc::now(), &mut |pairs| {
+                .match_need(need, &stops, crate::db::now(), &mut |pairs| {
                     pairs.iter().map(|(a, b)| crow.seconds(*a, *b)).collect()
                 });
         let trips: Vec<&Trip> = trips.iter().map(|t| t.as_ref()).collect();
@@ -424,7 +424,7 @@ async fn found_for_trip(
         return Ok(state
             .matcher
             .index
-            .match_trip(trip, Utc::now(), &mut |pairs| {
+            .match_trip(trip, crate::db::now(), &mut |pairs| {
                 pairs.iter().map(|(a, b)| crow.seconds(*a, *b)).collect()
             }));
     }
@@ -446,12 +446,56 @@ async fn found_for_trip(
     Ok((found, candidates))
 }
 
+/// Every way `trip` can take `need` (each leg combination, best stops).
+pub async fn between(state: &AppState, trip: &Trip, need: &Need) -> ApiResult<Vec<Found>> {
+    let rules = *state.matcher.rules();
+    let stops = [need_stops(
+        need,
+        &meeting_points(state).await?,
+        &state.places,
+        &rules,
+    )];
+    let mut plan = Plan::all();
+    engine::plan(&mut plan, &[trip], 0, &[need], 0, &stops, &rules);
+    Ok(run(state, plan, &[trip], &[need], &stops).await)
+}
+
+/// Seats already taken on a trip's leg on a date.
+pub(crate) async fn seats_taken<'e, E>(
+    executor: E,
+    offer_id: &str,
+    date: chrono::NaiveDate,
+    leg: Leg,
+) -> Result<i64, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    Ok(
+        sqlx::query("SELECT taken FROM seat_ledger WHERE offer_id = $1 AND date = $2 AND leg = $3")
+            .bind(offer_id)
+            .bind(date.to_string())
+            .bind(leg_code(leg))
+            .fetch_optional(executor)
+            .await?
+            .map(|row| row.try_get::<i64, _>("taken"))
+            .transpose()?
+            .unwrap_or(0),
+    )
+}
+
+pub(crate) fn leg_code(leg: Leg) -> &'static str {
+    match leg {
+        Leg::Outbound => "outbound",
+        Leg::Return => "return",
+    }
+}
+
 /// Tells the passengers of the open needs `trip` can serve that a driver
 /// passes their way, once per need and trip, in the transaction that wrote
 /// the trip.
 pub async fn announce(state: &AppState, tx: &mut Tx, trip: &Trip) -> ApiResult<usize> {
     let (found, needs) = found_for_trip(state, trip).await?;
-    let driver = driver_names(state, std::slice::from_ref(&trip.driver_id)).await?;
+    let driver = public_names(state, std::slice::from_ref(&trip.driver_id)).await?;
     let driver = driver
         .get(&trip.driver_id)
         .cloned()
@@ -462,24 +506,25 @@ pub async fn announce(state: &AppState, tx: &mut Tx, trip: &Trip) -> ApiResult<u
         if !told.insert(need.id.clone()) {
             continue;
         }
-        sqlx::query(
-            "INSERT INTO notifications (id, user_id, kind, title, body, url, dedupe_key, created_at)
-             VALUES ($1, $2, 'new_driver', $3, $4, $5, $6, $7)
-             ON CONFLICT (user_id, dedupe_key) DO NOTHING",
+        let today = crate::db::now().with_timezone(&trip.tz).date_naive();
+        crate::notify::post(
+            tx,
+            crate::notify::Notice {
+                user_id: need.passenger_id.clone(),
+                kind: "new_driver",
+                title: "Un conducteur passe sur votre trajet".into(),
+                body: format!(
+                    "{driver} peut vous prendre {} : prise en charge à {} à {}.",
+                    when(f),
+                    clock_time(&f.pickup_at).spoken(),
+                    short(&f.pickup.place.label)
+                ),
+                url: format!("/requests/{}", need.id),
+                urgent: f.date == today,
+                deliver_after: 0,
+                dedupe_key: Some(format!("new_driver:{}:{}", need.id, trip.id)),
+            },
         )
-        .bind(new_id())
-        .bind(&need.passenger_id)
-        .bind("Un conducteur passe sur votre trajet")
-        .bind(format!(
-            "{driver} peut vous prendre {} : prise en charge à {} à {}.",
-            when(f),
-            clock_time(&f.pickup_at).spoken(),
-            short(&f.pickup.place.label)
-        ))
-        .bind(format!("/requests/{}", need.id))
-        .bind(format!("new_driver:{}:{}", need.id, trip.id))
-        .bind(now_ms())
-        .execute(&mut **tx)
         .await?;
     }
     Ok(told.len())
@@ -489,7 +534,10 @@ pub async fn announce(state: &AppState, tx: &mut Tx, trip: &Trip) -> ApiResult<u
 // Explanations
 // ---------------------------------------------------------------------------
 
-async fn driver_names(state: &AppState, ids: &[String]) -> ApiResult<HashMap<String, String>> {
+pub(crate) async fn public_names(
+    state: &AppState,
+    ids: &[String],
+) -> ApiResult<HashMap<String, String>> {
     let mut names = HashMap::new();
     for chunk in ids.chunks(500) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
@@ -509,35 +557,15 @@ async fn driver_names(state: &AppState, ids: &[String]) -> ApiResult<HashMap<Str
     Ok(names)
 }
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
 /// "le mardi 8 décembre" or "du lundi au vendredi".
 fn when(found: &Found) -> String {
     if let Some(days) = Weekdays::new(found.weekdays.iter().copied()) {
         return days.french();
     }
-    format!(
-        "le {} {} {}",
-        lotocar_shared::time::Weekday::of(found.date).french(),
-        found.date.day(),
-        MONTHS[found.date.month0() as usize]
-    )
+    format!("le {}", lotocar_shared::time::french_date(found.date))
 }
 
-fn short(label: &str) -> &str {
+pub(crate) fn short(label: &str) -> &str {
     label.split(" (").next().unwrap_or(label)
 }
 
@@ -582,7 +610,7 @@ fn capitalize(text: &str) -> String {
     }
 }
 
-fn stop(place: &TripPlace, at: &chrono::DateTime<Tz>) -> MatchStop {
+pub(crate) fn stop(place: &TripPlace, at: &chrono::DateTime<Tz>) -> MatchStop {
     MatchStop {
         place: place.clone(),
         time: clock_time(at).to_string(),
@@ -608,40 +636,42 @@ async fn to_api(
     }
     people.sort();
     people.dedup();
-    let names = driver_names(state, &people).await?;
+    let names = public_names(state, &people).await?;
     let name_of = |id: &str| PublicPerson {
         display_name: names.get(id).cloned().unwrap_or_else(|| "Membre".into()),
     };
-    Ok(found
-        .iter()
-        .map(|f| {
-            let trip = trips[f.trip];
-            let need = needs[f.need];
-            let seats_left = i64::from(trip.seats);
-            Match {
-                offer_id: trip.id.clone(),
-                request_id: need.id.clone(),
-                date: f.date,
-                leg: f.trip_leg,
-                need_leg: f.need_leg,
-                pickup: stop(&f.pickup.place, &f.pickup_at),
-                dropoff: stop(&f.dropoff.place, &f.dropoff_at),
-                detour_minutes: (f.detour_minutes * 10.0).round() / 10.0,
-                detour_class: DetourClass::of(f.detour_minutes),
-                walk_meters: f.walk_meters().round() as u32,
-                driver: name_of(&trip.driver_id),
-                passenger: for_driver.then(|| name_of(&need.passenger_id)),
-                weekdays: f.weekdays.clone(),
-                dates: f.dates.clone(),
-                seats_left,
-                score: ((f.detour_minutes
-                    + f.deviation_minutes / 100.0
-                    + f.walk_meters() / 100_000.0)
-                    * 1000.0)
-                    .round()
-                    / 1000.0,
-                explanation: explain(f),
-            }
-        })
-        .collect())
+    let mut matches = Vec::with_capacity(found.len());
+    for f in found {
+        let trip = trips[f.trip];
+        let need = needs[f.need];
+        // A seat must be free that date (confirmed bookings hold seats).
+        let seats_left = i64::from(trip.seats)
+            - seats_taken(&state.db.pool, &trip.id, f.date, f.trip_leg).await?;
+        if seats_left < i64::from(need.seats) {
+            continue;
+        }
+        matches.push(Match {
+            offer_id: trip.id.clone(),
+            request_id: need.id.clone(),
+            date: f.date,
+            leg: f.trip_leg,
+            need_leg: f.need_leg,
+            pickup: stop(&f.pickup.place, &f.pickup_at),
+            dropoff: stop(&f.dropoff.place, &f.dropoff_at),
+            detour_minutes: (f.detour_minutes * 10.0).round() / 10.0,
+            detour_class: DetourClass::of(f.detour_minutes),
+            walk_meters: f.walk_meters().round() as u32,
+            driver: name_of(&trip.driver_id),
+            passenger: for_driver.then(|| name_of(&need.passenger_id)),
+            weekdays: f.weekdays.clone(),
+            dates: f.dates.clone(),
+            seats_left,
+            score: ((f.detour_minutes + f.deviation_minutes / 100.0 + f.walk_meters() / 100_000.0)
+                * 1000.0)
+                .round()
+                / 1000.0,
+            explanation: explain(f),
+        });
+    }
+    Ok(matches)
 }

@@ -376,7 +376,7 @@ pub async fn upsert_meeting_point(
     .bind(&key)
     .bind(&key_full)
     .bind(now)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     sqlx::query("SELECT id FROM meeting_points WHERE territory_id = $1 AND search_key_full = $2")
         .bind(territory_id)
@@ -404,7 +404,7 @@ pub async fn upsert_alias(
     .bind(search_key(alias))
     .bind(place_id)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(())
 }

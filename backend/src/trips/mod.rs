@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use lotocar_shared::api::{
     Need, NeedCreated, NeedInput, NeedPatch, Offer, OfferInput, OfferPatch, PlaceInput, PlaceQuery,
@@ -23,6 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AuthUser;
+use crate::bookings;
 use crate::db::{Tx, from_ms, new_id, next_change, now_ms};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::idempotency::{Attempt, Creation, IdempotencyKey};
@@ -188,6 +189,7 @@ async fn patch_offer(
         .await?
         .ok_or_else(offer_not_found)?;
     let tz = state.timezone_of(offer.territory_id.as_deref()).await?;
+    let retimed = change.schedule.is_some();
     let schedule = match change.schedule {
         Some(schedule) => {
             check_offer_schedule(&schedule, tz)?;
@@ -195,6 +197,22 @@ async fn patch_offer(
         }
         None => offer.schedule,
     };
+    if let Some(seats) = change.seats {
+        let held = bookings::seats_held(
+            &mut tx,
+            &id,
+            crate::db::now().with_timezone(&tz).date_naive(),
+        )
+        .await?;
+        if i64::from(seats) < held {
+            return Err(ApiError::Conflict {
+                code: "seats_taken",
+                detail: format!(
+                    "{held} place(s) sont déjà réservées sur ce trajet : annulez des réservations avant de réduire le nombre de places."
+                ),
+            });
+        }
+    }
     let change_seq = next_change(&mut tx).await?;
     sqlx::query(
         "UPDATE offers SET schedule = $2, first_date = $3, last_date = $4, seats = $5,
@@ -222,6 +240,14 @@ async fn patch_offer(
         .ok_or_else(offer_not_found)?;
     if !updated.paused {
         matching::announce(&state, &mut tx, &offer_for_matching(&updated, &user.id, tz)).await?;
+    }
+    if retimed || (updated.paused && !offer.paused) {
+        let what = if updated.paused {
+            "trajet mis en pause".to_string()
+        } else {
+            updated.summary.clone()
+        };
+        bookings::tell_trip_changed(&state, &mut tx, &id, &what).await?;
     }
     tx.commit().await?;
     Ok(Json(updated))
@@ -253,6 +279,15 @@ async fn delete_offer(
     if deleted == 0 {
         return Err(offer_not_found());
     }
+    bookings::cancel_all(
+        &state,
+        &mut tx,
+        "offer_id",
+        &id,
+        &user.id,
+        "le conducteur a supprimé ce trajet",
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -277,9 +312,9 @@ fn offer_not_found() -> ApiError {
 }
 
 fn check_offer_schedule(schedule: &OfferSchedule, tz: Tz) -> ApiResult<()> {
-    let today = Utc::now().with_timezone(&tz).date_naive();
+    let today = crate::db::now().with_timezone(&tz).date_naive();
     match schedule {
-        OfferSchedule::Once(once) if once.departure() < Utc::now() => Err(ApiError::field(
+        OfferSchedule::Once(once) if once.departure() < crate::db::now() => Err(ApiError::field(
             "schedule.departure",
             "Ce départ est déjà passé : choisissez une date et une heure à venir.",
         )),
@@ -387,7 +422,7 @@ async fn create_request(
             "Bénéficiaire inconnu : seul un relais peut publier une demande pour une personne qu'il a inscrite.",
         ));
     }
-    let today = Utc::now().with_timezone(&tz).date_naive();
+    let today = crate::db::now().with_timezone(&tz).date_naive();
     let creation = Creation::new(&user.id, key, "/api/v1/requests", &input);
     let id = new_id();
     // Matched before the need is written, so that the answer and its
@@ -518,7 +553,7 @@ async fn patch_request(
         }
         None => need.schedule,
     };
-    let today = Utc::now().with_timezone(&tz).date_naive();
+    let today = crate::db::now().with_timezone(&tz).date_naive();
     let change_seq = next_change(&mut tx).await?;
     sqlx::query(
         "UPDATE needs SET schedule = $2, first_date = $3, last_date = $4, seats = $5, purpose = $6,
@@ -557,6 +592,15 @@ async fn delete_request(
         .await?
         .ok_or_else(need_not_found)?;
     if need.status.is_active() {
+        bookings::cancel_all(
+            &state,
+            &mut tx,
+            "need_id",
+            &id,
+            &user.id,
+            "le passager a annulé sa demande",
+        )
+        .await?;
         let change_seq = next_change(&mut tx).await?;
         sqlx::query("UPDATE needs SET status = $2, updated_at = $3, change_seq = $4 WHERE id = $1")
             .bind(&id)
@@ -575,7 +619,7 @@ fn need_not_found() -> ApiError {
 }
 
 fn check_need_schedule(schedule: &NeedSchedule, tz: Tz) -> ApiResult<()> {
-    let today = Utc::now().with_timezone(&tz).date_naive();
+    let today = crate::db::now().with_timezone(&tz).date_naive();
     match schedule {
         NeedSchedule::Once(once) if once.date < today => Err(ApiError::field(
             "schedule.date",

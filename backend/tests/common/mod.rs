@@ -270,9 +270,19 @@ impl Server {
 
     /// Signs in and sets a display name.
     pub async fn sign_in_as(&self, contact: &str, name: &str) -> String {
+        self.sign_in_sharing(contact, name, false).await
+    }
+
+    /// Signs in, sets a display name and whether the phone may be shown
+    /// on confirmed bookings.
+    pub async fn sign_in_sharing(&self, contact: &str, name: &str, share_phone: bool) -> String {
         let token = self.sign_in(contact).await;
         let me = self
-            .patch("/api/v1/me", Some(&token), &json!({ "display_name": name }))
+            .patch(
+                "/api/v1/me",
+                Some(&token),
+                &json!({ "display_name": name, "share_phone": share_phone }),
+            )
             .await;
         assert_eq!(me.status, StatusCode::OK, "{}", me.body);
         token
@@ -334,6 +344,14 @@ impl Response {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+/// Lets many people sign in from the test's one address.
+pub fn many_sign_ins() -> Options {
+    Options {
+        env: vec![("LOTOCAR_SIGNIN_PER_IP_HOUR".into(), "100000".into())],
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,135 @@
+//! Web Push (RFC 8030) with VAPID (RFC 8292) and aes128gcm payload
+//! encryption (RFC 8291). The VAPID key pair is made on first start and
+//! kept in the database, so every instance signs with the same key.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use rand::Rng;
+use sqlx::Row;
+use web_push::{
+    ContentEncoding, SubscriptionInfo, Urgency, VapidSignatureBuilder, WebPushMessageBuilder,
+};
+
+use crate::db::{Db, now_ms};
+
+/// The server's VAPID identity.
+pub struct Vapid {
+    private: String,
+    public: String,
+    subject: String,
+}
+
+impl Vapid {
+    /// The key pair from the database, made (once, by whichever instance
+    /// comes first) if there is none.
+    pub async fn load_or_create(db: &Db, subject: &str) -> anyhow::Result<Vapid> {
+        let secret = loop {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill(&mut bytes);
+            if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
+                break secret;
+            }
+        };
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ('vapid_private_key', $1, $2)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(URL_SAFE_NO_PAD.encode(secret.to_bytes()))
+        .bind(now_ms())
+        .execute(&db.writer)
+        .await?;
+        let private: String =
+            sqlx::query("SELECT value FROM server_secrets WHERE name = 'vapid_private_key'")
+                .fetch_one(&db.pool)
+                .await?
+                .try_get("value")?;
+        let secret = p256::SecretKey::from_slice(&URL_SAFE_NO_PAD.decode(&private)?)
+            .context("stored VAPID key unreadable")?;
+        let public = URL_SAFE_NO_PAD.encode(secret.public_key().to_encoded_point(false).as_bytes());
+        Ok(Vapid {
+            private,
+            public,
+            subject: subject.to_string(),
+        })
+    }
+
+    /// Base64url of the uncompressed P-256 public key (the
+    /// `applicationServerKey` of `pushManager.subscribe`).
+    pub fn public_key(&self) -> &str {
+        &self.public
+    }
+}
+
+/// A push subscription as stored.
+pub struct Subscription {
+    pub id: String,
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+}
+
+/// What the push service said.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Delivered,
+    /// 404 or 410: the subscription is gone; delete it.
+    Gone,
+}
+
+/// How long a push service keeps a message for an offline device.
+const TTL_SECONDS: u32 = 24 * 3600;
+
+/// Encrypts `payload` for the subscription and posts it. An error is
+/// temporary (retry later); `Outcome::Gone` is final.
+pub async fn send(
+    http: &reqwest::Client,
+    vapid: &Vapid,
+    subscription: &Subscription,
+    payload: &[u8],
+    urgent: bool,
+) -> anyhow::Result<Outcome> {
+    let info = SubscriptionInfo::new(
+        subscription.endpoint.as_str(),
+        subscription.p256dh.as_str(),
+        subscription.auth.as_str(),
+    );
+    let mut signature = VapidSignatureBuilder::from_base64(&vapid.private, &info)?;
+    signature.add_claim("sub", vapid.subject.as_str());
+    let mut builder = WebPushMessageBuilder::new(&info);
+    builder.set_payload(ContentEncoding::Aes128Gcm, payload);
+    builder.set_ttl(TTL_SECONDS);
+    builder.set_urgency(if urgent {
+        Urgency::High
+    } else {
+        Urgency::Normal
+    });
+    builder.set_vapid_signature(signature.build()?);
+    let message = builder.build()?;
+
+    let mut request = http
+        .post(subscription.endpoint.as_str())
+        .timeout(Duration::from_secs(10))
+        .header("TTL", message.ttl.to_string());
+    if let Some(urgency) = message.urgency {
+        request = request.header("Urgency", urgency.to_string());
+    }
+    if let Some(payload) = message.payload {
+        request = request
+            .header("Content-Encoding", payload.content_encoding.to_str())
+            .header("Content-Type", "application/octet-stream");
+        for (name, value) in payload.crypto_headers {
+            request = request.header(name, value);
+        }
+        request = request.body(payload.content);
+    }
+    let response = request.send().await.context("push service unreachable")?;
+    match response.status().as_u16() {
+        200..=299 => Ok(Outcome::Delivered),
+        404 | 410 => Ok(Outcome::Gone),
+        status => anyhow::bail!("push service answered {status}"),
+    }
+}

@@ -1,0 +1,609 @@
+//! Bookings over HTTP: the whole lifecycle, no overbooking under
+//! concurrency, regular bookings cancelled per date, contact details only
+//! on consent, and what happens when trips or needs go. On both databases.
+
+mod common;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+on_both_databases!(
+    a_booking_goes_from_request_to_validation,
+    thirty_passengers_three_seats_exactly_three_confirmed,
+    a_regular_booking_covers_every_shared_weekday_and_cancels_per_date,
+    contact_details_only_on_consent_and_every_showing_is_recorded,
+    a_deleted_trip_cancels_its_bookings_and_tells_the_passengers,
+    trips_nobody_contests_are_validated_after_48_hours,
+);
+
+struct Ride {
+    driver: String,
+    offer_id: String,
+}
+
+/// A driver with the Cahors → Figeac weekday commute, 07:30, and `seats`.
+async fn commute(server: &Server, contact: &str, share_phone: bool, seats: i64) -> Ride {
+    let driver = server
+        .sign_in_sharing(contact, "Marie Dupont", share_phone)
+        .await;
+    let mut body = weekly_offer(CAHORS, FIGEAC, "07:30", &date_in(1));
+    body["seats"] = json!(seats);
+    let offer = server.post("/api/v1/offers", Some(&driver), &body).await;
+    assert_eq!(offer.status, StatusCode::CREATED, "{}", offer.body);
+    Ride {
+        driver,
+        offer_id: offer.body["id"].as_str().unwrap().to_string(),
+    }
+}
+
+/// A passenger's need Livernon → Figeac on `date`, and their booking on
+/// the ride.
+async fn book(server: &Server, passenger: &str, ride: &Ride, date: &str) -> Value {
+    let need = server
+        .post(
+            "/api/v1/requests",
+            Some(passenger),
+            &need_arriving(LIVERNON, FIGEAC, date, "09:30"),
+        )
+        .await;
+    assert_eq!(need.status, StatusCode::CREATED, "{}", need.body);
+    let booking = server
+        .post(
+            "/api/v1/bookings",
+            Some(passenger),
+            &json!({ "request_id": need.body["id"], "offer_id": ride.offer_id, "date": date }),
+        )
+        .await;
+    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
+    booking.body
+}
+
+async fn inbox_kinds(server: &Server, token: &str) -> Vec<String> {
+    server
+        .get("/api/v1/notifications", Some(token))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn a_booking_goes_from_request_to_validation(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let ride = commute(&server, "0611111111", true, 3).await;
+    let passenger = server.sign_in_as("0622222222", "Lucie Moreau").await;
+    let tuesday = next_weekday(1, 2);
+    let need = server
+        .post(
+            "/api/v1/requests",
+            Some(&passenger),
+            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
+        )
+        .await;
+    let request_id = need.body["id"].as_str().unwrap().to_string();
+    let body = json!({ "request_id": request_id, "offer_id": ride.offer_id, "date": tuesday });
+
+    // Asked twice with the same key (a flaky network): one booking.
+    let send = async |key: &str| {
+        server
+            .http
+            .post(server.url("/api/v1/bookings"))
+            .bearer_auth(&passenger)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    };
+    let first = send("b-1").await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again: Value = send("b-1").await.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(first["status"], "WAITING_DRIVER_CONFIRMATION");
+    assert_eq!(first["role"], "passenger");
+    assert_eq!(first["driver"]["display_name"], "Marie D.");
+    assert!(first.get("contact").is_none());
+    assert_eq!(first["pickup"]["place"]["place_id"], LIVERNON);
+    // A second, distinct request for the same trip is refused.
+    let twice = server
+        .post("/api/v1/bookings", Some(&passenger), &body)
+        .await;
+    assert_eq!(twice.problem(409)["code"], "already_booked");
+    let path = format!("/api/v1/bookings/{}", first["id"].as_str().unwrap());
+
+    // The driver is told, sees it, and only the driver can confirm.
+    assert_eq!(
+        inbox_kinds(&server, &ride.driver).await,
+        vec!["booking_requested"]
+    );
+    let listed = server.get("/api/v1/bookings", Some(&ride.driver)).await;
+    assert_eq!(listed.body[0]["role"], "driver");
+    assert_eq!(listed.body[0]["passenger"]["display_name"], "Lucie M.");
+    let not_yours = server
+        .patch(&path, Some(&passenger), &json!({ "status": "CONFIRMED" }))
+        .await;
+    not_yours.problem(403);
+    let stranger = server.sign_in("0633333333").await;
+    server.get(&path, Some(&stranger)).await.problem(404);
+    server
+        .patch(&path, Some(&stranger), &json!({ "status": "CANCELLED" }))
+        .await
+        .problem(404);
+
+    let confirmed = server
+        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    assert_eq!(confirmed.body["status"], "CONFIRMED");
+    assert_eq!(confirmed.body["status_label"], "confirmé");
+    assert!(
+        inbox_kinds(&server, &passenger)
+            .await
+            .contains(&"booking_confirmed".to_string())
+    );
+    // The need is booked.
+    let need_now = server
+        .get(&format!("/api/v1/requests/{request_id}"), Some(&passenger))
+        .await;
+    assert_eq!(need_now.body["status"], "booked");
+    // Statuses move forward only.
+    let backward = server
+        .patch(
+            &path,
+            Some(&ride.driver),
+            &json!({ "status": "WAITING_DRIVER_CONFIRMATION" }),
+        )
+        .await;
+    assert_eq!(backward.problem(409)["code"], "status_backward");
+    let same = server
+        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
+        .await;
+    assert_eq!(same.problem(409)["code"], "status_already_set");
+    let invalid = server
+        .patch(&path, Some(&ride.driver), &json!({ "status": "DONE" }))
+        .await;
+    invalid.problem(422);
+    // Not before the trip.
+    let early = server
+        .patch(
+            &path,
+            Some(&passenger),
+            &json!({ "status": "COMPLETED_PENDING_VALIDATION" }),
+        )
+        .await;
+    assert_eq!(early.problem(409)["code"], "trip_not_started");
+
+    // A week later (the server's clock moved on): the passenger says it
+    // happened, the driver validates; the need is done.
+    server
+        .options
+        .env
+        .push(("LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(), "192".into()));
+    server.restart().await;
+    let done = server
+        .patch(
+            &path,
+            Some(&passenger),
+            &json!({ "status": "COMPLETED_PENDING_VALIDATION" }),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(
+        inbox_kinds(&server, &ride.driver)
+            .await
+            .contains(&"confirm_trip".to_string())
+    );
+    let self_validate = server
+        .patch(&path, Some(&passenger), &json!({ "status": "VALIDATED" }))
+        .await;
+    self_validate.problem(403);
+    let validated = server
+        .patch(&path, Some(&ride.driver), &json!({ "status": "VALIDATED" }))
+        .await;
+    assert_eq!(validated.body["status"], "VALIDATED");
+    let closed = server
+        .patch(&path, Some(&ride.driver), &json!({ "status": "CANCELLED" }))
+        .await;
+    assert_eq!(closed.problem(409)["code"], "booking_closed");
+    let need_now = server
+        .get(&format!("/api/v1/requests/{request_id}"), Some(&passenger))
+        .await;
+    assert_eq!(need_now.body["status"], "done");
+    // The reminder the evening before came due on the way.
+    let kinds = inbox_kinds(&server, &passenger).await;
+    assert!(kinds.contains(&"reminder".to_string()), "{kinds:?}");
+}
+
+async fn thirty_passengers_three_seats_exactly_three_confirmed(backend: Backend) {
+    let server = Server::start_with(backend, many_sign_ins()).await;
+    let ride = commute(&server, "0611111111", false, 3).await;
+    let tuesday = next_weekday(1, 2);
+    let mut paths = Vec::new();
+    for i in 0..30 {
+        let passenger = server.sign_in(&format!("06220000{i:02}")).await;
+        let booking = book(&server, &passenger, &ride, &tuesday).await;
+        paths.push(format!(
+            "/api/v1/bookings/{}",
+            booking["id"].as_str().unwrap()
+        ));
+    }
+    // The driver confirms all thirty at once.
+    let confirm = json!({ "status": "CONFIRMED" });
+    let results = futures_util::future::join_all(
+        paths
+            .iter()
+            .map(|path| server.patch(path, Some(&ride.driver), &confirm)),
+    )
+    .await;
+    let confirmed = results
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    let full = results
+        .iter()
+        .filter(|r| r.status == StatusCode::CONFLICT && r.body["code"] == "no_seat")
+        .count();
+    assert_eq!(
+        confirmed,
+        3,
+        "{:?}",
+        results.iter().map(|r| r.body.clone()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        full,
+        27,
+        "{:?}",
+        results
+            .iter()
+            .map(|r| (
+                r.status.as_u16(),
+                r.body["code"].clone(),
+                r.body["detail"].clone()
+            ))
+            .collect::<Vec<_>>()
+    );
+    let listed = server.get("/api/v1/bookings", Some(&ride.driver)).await;
+    let statuses: Vec<&str> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "CONFIRMED").count(), 3);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == "WAITING_DRIVER_CONFIRMATION")
+            .count(),
+        27
+    );
+
+    // Full that day: a new passenger is not offered this trip, and cannot book it.
+    let late = server.sign_in("0699999999").await;
+    let need = server
+        .post(
+            "/api/v1/requests",
+            Some(&late),
+            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
+        )
+        .await;
+    assert_eq!(need.body["matches"], json!([]), "{}", need.body);
+    let refused = server
+        .post(
+            "/api/v1/bookings",
+            Some(&late),
+            &json!({ "request_id": need.body["id"], "offer_id": ride.offer_id, "date": tuesday }),
+        )
+        .await;
+    assert_eq!(refused.problem(409)["code"], "no_seat");
+    // The driver cannot go below the seats already taken.
+    let fewer = server
+        .patch(
+            &format!("/api/v1/offers/{}", ride.offer_id),
+            Some(&ride.driver),
+            &json!({ "seats": 2 }),
+        )
+        .await;
+    assert_eq!(fewer.problem(409)["code"], "seats_taken");
+
+    // One confirmed passenger cancels: the seat is free again.
+    let confirmed_path = paths
+        .iter()
+        .zip(&results)
+        .find(|(_, r)| r.status == StatusCode::OK)
+        .map(|(p, _)| p.clone())
+        .unwrap();
+    let waiting_path = paths
+        .iter()
+        .zip(&results)
+        .find(|(_, r)| r.status == StatusCode::CONFLICT)
+        .map(|(p, _)| p.clone())
+        .unwrap();
+    let cancelled = server
+        .patch(
+            &confirmed_path,
+            Some(&ride.driver),
+            &json!({ "status": "CANCELLED", "reason": "voiture au garage" }),
+        )
+        .await;
+    assert_eq!(cancelled.body["status"], "CANCELLED");
+    assert_eq!(cancelled.body["reason"], "voiture au garage");
+    let now_confirmed = server
+        .patch(&waiting_path, Some(&ride.driver), &confirm)
+        .await;
+    assert_eq!(
+        now_confirmed.status,
+        StatusCode::OK,
+        "{}",
+        now_confirmed.body
+    );
+}
+
+async fn a_regular_booking_covers_every_shared_weekday_and_cancels_per_date(backend: Backend) {
+    let server = Server::start(backend).await;
+    let ride = commute(&server, "0611111111", false, 3).await;
+    let commuter = server.sign_in_as("0622222222", "Paul Roques").await;
+    let need = server
+        .post(
+            "/api/v1/requests",
+            Some(&commuter),
+            &json!({
+                "origin": { "place_id": CAJARC }, "destination": { "place_id": FIGEAC },
+                "schedule": { "kind": "weekly", "weekdays": ["mon", "tue", "thu"], "arrive_by": "09:00" },
+                "purpose": "work"
+            }),
+        )
+        .await;
+    let first = need.body["matches"][0]["date"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let booking = server
+        .post(
+            "/api/v1/bookings",
+            Some(&commuter),
+            &json!({ "request_id": need.body["id"], "offer_id": ride.offer_id, "date": first }),
+        )
+        .await;
+    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
+    assert_eq!(booking.body["recurring"], true);
+    let dates = booking.body["dates"].as_array().unwrap();
+    assert!(dates.len() >= 4, "{dates:?}");
+    assert!(dates.iter().all(|d| d["status"] == "active"));
+    let path = format!("/api/v1/bookings/{}", booking.body["id"].as_str().unwrap());
+    let confirmed = server
+        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
+        .await;
+    assert_eq!(confirmed.body["status"], "CONFIRMED", "{}", confirmed.body);
+
+    // A day off: that date only.
+    let day = dates[1]["date"].as_str().unwrap();
+    let off = server
+        .patch(
+            &format!("{path}/dates/{day}"),
+            Some(&commuter),
+            &json!({ "status": "CANCELLED", "reason": "congé" }),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    assert_eq!(off.body["status"], "CONFIRMED");
+    let after: Vec<(String, String)> = off.body["dates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap().to_string(),
+                d["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(after.iter().filter(|(_, s)| s == "cancelled").count(), 1);
+    assert!(after.contains(&(day.to_string(), "cancelled".to_string())));
+    assert!(
+        inbox_kinds(&server, &ride.driver)
+            .await
+            .contains(&"booking_cancelled".to_string())
+    );
+    let again = server
+        .patch(
+            &format!("{path}/dates/{day}"),
+            Some(&commuter),
+            &json!({ "status": "CANCELLED" }),
+        )
+        .await;
+    assert_eq!(again.problem(409)["code"], "status_already_set");
+    server
+        .patch(
+            &format!("{path}/dates/2000-01-01"),
+            Some(&commuter),
+            &json!({ "status": "CANCELLED" }),
+        )
+        .await
+        .problem(404);
+}
+
+async fn contact_details_only_on_consent_and_every_showing_is_recorded(backend: Backend) {
+    let server = Server::start(backend).await;
+    // The driver says yes to sharing the phone; the passenger says nothing.
+    let ride = commute(&server, "0611111111", true, 3).await;
+    let passenger = server.sign_in_as("0622222222", "Lucie Moreau").await;
+    let booking = book(&server, &passenger, &ride, &next_weekday(1, 2)).await;
+    let path = format!("/api/v1/bookings/{}", booking["id"].as_str().unwrap());
+    // Not before confirmation.
+    let before = server.get(&path, Some(&passenger)).await;
+    assert!(before.body.get("contact").is_none(), "{}", before.body);
+    server
+        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
+        .await;
+    let seen = server.get(&path, Some(&passenger)).await;
+    assert_eq!(seen.body["contact"]["phone"], "+33611111111");
+    assert_eq!(seen.body["contact"]["email"], Value::Null);
+    // No answer means no: the driver does not see the passenger's phone.
+    let driver_view = server.get(&path, Some(&ride.driver)).await;
+    assert!(
+        driver_view.body.get("contact").is_none(),
+        "{}",
+        driver_view.body
+    );
+    // The driver can see who was shown their phone.
+    let reveals = server
+        .get("/api/v1/me/contact-reveals", Some(&ride.driver))
+        .await;
+    let reveals = reveals.body.as_array().unwrap();
+    assert_eq!(reveals.len(), 1);
+    assert_eq!(reveals[0]["viewer"]["display_name"], "Lucie M.");
+    assert_eq!(reveals[0]["fields"], json!(["phone"]));
+    assert_eq!(
+        server
+            .get("/api/v1/me/contact-reveals", Some(&passenger))
+            .await
+            .body,
+        json!([])
+    );
+    // Lists never show contact details; a cancelled booking neither.
+    let listed = server.get("/api/v1/bookings", Some(&passenger)).await;
+    assert!(listed.body[0].get("contact").is_none());
+    server
+        .patch(&path, Some(&passenger), &json!({ "status": "CANCELLED" }))
+        .await;
+    assert!(
+        server
+            .get(&path, Some(&passenger))
+            .await
+            .body
+            .get("contact")
+            .is_none()
+    );
+    // The driver withdraws consent: no longer shown on a new booking.
+    server
+        .patch(
+            "/api/v1/me",
+            Some(&ride.driver),
+            &json!({ "share_phone": false }),
+        )
+        .await;
+    let other = server.sign_in("0633333333").await;
+    let second = book(&server, &other, &ride, &next_weekday(3, 2)).await;
+    let second_path = format!("/api/v1/bookings/{}", second["id"].as_str().unwrap());
+    server
+        .patch(
+            &second_path,
+            Some(&ride.driver),
+            &json!({ "status": "CONFIRMED" }),
+        )
+        .await;
+    assert!(
+        server
+            .get(&second_path, Some(&other))
+            .await
+            .body
+            .get("contact")
+            .is_none()
+    );
+}
+
+async fn a_deleted_trip_cancels_its_bookings_and_tells_the_passengers(backend: Backend) {
+    let server = Server::start(backend).await;
+    let ride = commute(&server, "0611111111", false, 3).await;
+    let passenger = server.sign_in("0622222222").await;
+    let booking = book(&server, &passenger, &ride, &next_weekday(1, 2)).await;
+    let path = format!("/api/v1/bookings/{}", booking["id"].as_str().unwrap());
+    server
+        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
+        .await;
+    // A changed time is told.
+    let retimed = server
+        .patch(
+            &format!("/api/v1/offers/{}", ride.offer_id),
+            Some(&ride.driver),
+            &json!({ "schedule": { "kind": "weekly", "weekdays": ["mon","tue","wed","thu","fri"], "departure_time": "07:15", "from": date_in(1) } }),
+        )
+        .await;
+    assert_eq!(retimed.status, StatusCode::OK, "{}", retimed.body);
+    assert!(
+        inbox_kinds(&server, &passenger)
+            .await
+            .contains(&"trip_changed".to_string())
+    );
+    // Deleting the trip cancels the booking and reopens the need.
+    let gone = server
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/offers/{}", ride.offer_id),
+            Some(&ride.driver),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let now = server.get(&path, Some(&passenger)).await;
+    assert_eq!(now.body["status"], "CANCELLED");
+    assert_eq!(now.body["reason"], "le conducteur a supprimé ce trajet");
+    assert!(
+        inbox_kinds(&server, &passenger)
+            .await
+            .contains(&"booking_cancelled".to_string())
+    );
+    let need = server
+        .get(
+            &format!(
+                "/api/v1/requests/{}",
+                booking["request_id"].as_str().unwrap()
+            ),
+            Some(&passenger),
+        )
+        .await;
+    assert_eq!(need.body["status"], "open");
+}
+
+async fn trips_nobody_contests_are_validated_after_48_hours(backend: Backend) {
+    let mut server = Server::start(backend).await;
+    let ride = commute(&server, "0611111111", false, 3).await;
+    let passenger = server.sign_in("0622222222").await;
+    let booking = book(&server, &passenger, &ride, &next_weekday(1, 2)).await;
+    let path = format!("/api/v1/bookings/{}", booking["id"].as_str().unwrap());
+    server
+        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
+        .await;
+    server
+        .options
+        .env
+        .push(("LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(), "192".into()));
+    server.restart().await;
+    let done = server
+        .patch(
+            &path,
+            Some(&ride.driver),
+            &json!({ "status": "COMPLETED_PENDING_VALIDATION" }),
+        )
+        .await;
+    assert_eq!(
+        done.body["status"], "COMPLETED_PENDING_VALIDATION",
+        "{}",
+        done.body
+    );
+    // Two days and a bit later, the housekeeping validates it.
+    server
+        .options
+        .env
+        .retain(|(k, _)| k != "LOTOCAR_DEV_CLOCK_OFFSET_HOURS");
+    server
+        .options
+        .env
+        .push(("LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(), "243".into()));
+    server.restart().await;
+    let mut status = Value::Null;
+    for _ in 0..50 {
+        status = server.get(&path, Some(&passenger)).await.body["status"].clone();
+        if status == "VALIDATED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "VALIDATED");
+}
