@@ -64,6 +64,42 @@ impl Vapid {
     }
 }
 
+/// "scheme://host[:port]" of a URL.
+fn origin(url: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .context("push endpoint without a scheme")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority
+        .rsplit_once('@')
+        .map(|(_, host)| host)
+        .unwrap_or(authority);
+    anyhow::ensure!(!authority.is_empty(), "push endpoint without a host");
+    Ok(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn the_audience_is_the_origin_with_its_port() {
+        assert_eq!(
+            origin("https://fcm.googleapis.com/fcm/send/abc").unwrap(),
+            "https://fcm.googleapis.com"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:4321/push/x?y").unwrap(),
+            "http://127.0.0.1:4321"
+        );
+        assert!(origin("nowhere").is_err());
+    }
+}
+
 /// A push subscription as stored.
 pub struct Subscription {
     pub id: String,
@@ -99,6 +135,10 @@ pub async fn send(
     );
     let mut signature = VapidSignatureBuilder::from_base64(&vapid.private, &info)?;
     signature.add_claim("sub", vapid.subject.as_str());
+    // The audience is the push service's origin, port included (RFC 8292);
+    // the crate leaves the port out.
+    let audience = origin(&subscription.endpoint)?;
+    signature.add_claim("aud", audience.as_str());
     let mut builder = WebPushMessageBuilder::new(&info);
     builder.set_payload(ContentEncoding::Aes128Gcm, payload);
     builder.set_ttl(TTL_SECONDS);

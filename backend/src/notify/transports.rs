@@ -90,8 +90,9 @@ pub enum Mail {
 }
 
 impl Mail {
-    /// `url`: `smtp://user:pass@host:587` (STARTTLS), `smtps://…` (TLS), or
-    /// `smtp://host:25?tls=none` for a local relay.
+    /// `url`: `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// `smtps://user:pass@host:465` (TLS), or `smtp://host:25` (no
+    /// encryption: a relay on the same machine).
     pub fn from_config(url: Option<&str>, from: &str) -> anyhow::Result<Mail> {
         Ok(match url {
             None => Mail::Log,

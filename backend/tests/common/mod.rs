@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod push;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
