@@ -6,6 +6,7 @@
 mod lot;
 mod matching;
 mod places;
+mod push;
 mod world;
 
 use std::time::Duration;
@@ -52,6 +53,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Encrypted, signed Web Push messages to a local receiver, against the
+    /// same number of plain POSTs.
+    Push {
+        #[arg(long, default_value_t = 5000)]
+        count: usize,
+        /// Messages in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -66,6 +76,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             seed,
         } => matching::matching(trips, needs, scan_needs, open_needs, probe_trips, seed),
         BenchCommand::LotScenario { seed } => lot::scenario(seed),
+        BenchCommand::Push { count, concurrency } => push::push(count, concurrency).await,
     }
 }
 

@@ -170,11 +170,20 @@ pub fn backoff_ms(attempts: i64, base_ms: u64) -> i64 {
 
 /// The next end of quiet hours, if `now` is in them (local time).
 fn quiet_until(state: &AppState, now: i64) -> Option<i64> {
-    let (start, end) = (state.config.quiet_start_hour, state.config.quiet_end_hour);
+    quiet_until_at(
+        now,
+        state.config.timezone,
+        state.config.quiet_start_hour,
+        state.config.quiet_end_hour,
+    )
+}
+
+/// When quiet hours from `start` to `end` (local hours) end, if `now`
+/// (epoch ms) is in them.
+fn quiet_until_at(now: i64, tz: chrono_tz::Tz, start: u32, end: u32) -> Option<i64> {
     if start == end {
         return None;
     }
-    let tz = state.config.timezone;
     let local = Utc.timestamp_millis_opt(now).single()?.with_timezone(&tz);
     let hour = local.hour();
     let quiet = if start > end {
@@ -300,6 +309,39 @@ async fn deliver(state: &AppState, d: &Claimed) -> anyhow::Result<Attempt> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quiet_hours_hold_messages_until_seven() {
+        use chrono_tz::Europe::Paris;
+        let at = |d: u32, h: u32, m: u32| {
+            Paris
+                .with_ymd_and_hms(2026, 12, d, h, m, 0)
+                .unwrap()
+                .timestamp_millis()
+        };
+        // 22:30 → 07:00 next morning; 06:10 → 07:00 the same morning.
+        assert_eq!(
+            quiet_until_at(at(8, 22, 30), Paris, 21, 7),
+            Some(at(9, 7, 0))
+        );
+        assert_eq!(
+            quiet_until_at(at(9, 6, 10), Paris, 21, 7),
+            Some(at(9, 7, 0))
+        );
+        // Daytime, and no quiet hours at all.
+        assert_eq!(quiet_until_at(at(9, 12, 0), Paris, 21, 7), None);
+        assert_eq!(quiet_until_at(at(9, 23, 0), Paris, 0, 0), None);
+        // Across the October clock change: 07:00 summer time is not 07:00 winter time.
+        let before = Paris
+            .with_ymd_and_hms(2027, 10, 30, 23, 0, 0)
+            .unwrap()
+            .timestamp_millis();
+        let wake = Paris
+            .with_ymd_and_hms(2027, 10, 31, 7, 0, 0)
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(quiet_until_at(before, Paris, 21, 7), Some(wake));
+    }
 
     #[test]
     fn backoff_doubles_up_to_an_hour() {

@@ -2,7 +2,9 @@
 //! encryption (RFC 8291). The VAPID key pair is made on first start and
 //! kept in the database, so every instance signs with the same key.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use base64::Engine;
@@ -11,7 +13,8 @@ use p256::elliptic_curve::sec1::ToEncodedPoint;
 use rand::Rng;
 use sqlx::Row;
 use web_push::{
-    ContentEncoding, SubscriptionInfo, Urgency, VapidSignatureBuilder, WebPushMessageBuilder,
+    ContentEncoding, SubscriptionInfo, Urgency, VapidSignature, VapidSignatureBuilder,
+    WebPushMessageBuilder,
 };
 
 use crate::db::{Db, now_ms};
@@ -21,7 +24,13 @@ pub struct Vapid {
     private: String,
     public: String,
     subject: String,
+    /// Signatures by push service origin: a VAPID token is good for twelve
+    /// hours, and signing is the costly part of a push.
+    signatures: Mutex<HashMap<String, (VapidSignature, Instant)>>,
 }
+
+/// How long a cached signature is reused (tokens expire after 12 hours).
+const SIGNATURE_REUSE: Duration = Duration::from_secs(6 * 3600);
 
 impl Vapid {
     /// The key pair from the database, made (once, by whichever instance
@@ -54,7 +63,50 @@ impl Vapid {
             private,
             public,
             subject: subject.to_string(),
+            signatures: Mutex::default(),
         })
+    }
+
+    /// A key pair that lives in memory only (benchmarks).
+    pub fn generate(subject: &str) -> Vapid {
+        let secret = loop {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill(&mut bytes);
+            if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
+                break secret;
+            }
+        };
+        Vapid {
+            private: URL_SAFE_NO_PAD.encode(secret.to_bytes()),
+            public: URL_SAFE_NO_PAD.encode(secret.public_key().to_encoded_point(false).as_bytes()),
+            subject: subject.to_string(),
+            signatures: Mutex::default(),
+        }
+    }
+
+    /// The signature for pushes to the service of `info`'s endpoint.
+    fn signature(&self, info: &SubscriptionInfo) -> anyhow::Result<VapidSignature> {
+        // The audience is the push service's origin, port included (RFC
+        // 8292); the crate leaves the port out.
+        let audience = origin(&info.endpoint)?;
+        if let Some((signature, made)) = self
+            .signatures
+            .lock()
+            .expect("signature cache")
+            .get(&audience)
+            && made.elapsed() < SIGNATURE_REUSE
+        {
+            return Ok(signature.clone());
+        }
+        let mut builder = VapidSignatureBuilder::from_base64(&self.private, info)?;
+        builder.add_claim("sub", self.subject.as_str());
+        builder.add_claim("aud", audience.as_str());
+        let signature = builder.build()?;
+        self.signatures
+            .lock()
+            .expect("signature cache")
+            .insert(audience, (signature.clone(), Instant::now()));
+        Ok(signature)
     }
 
     /// Base64url of the uncompressed P-256 public key (the
@@ -133,12 +185,6 @@ pub async fn send(
         subscription.p256dh.as_str(),
         subscription.auth.as_str(),
     );
-    let mut signature = VapidSignatureBuilder::from_base64(&vapid.private, &info)?;
-    signature.add_claim("sub", vapid.subject.as_str());
-    // The audience is the push service's origin, port included (RFC 8292);
-    // the crate leaves the port out.
-    let audience = origin(&subscription.endpoint)?;
-    signature.add_claim("aud", audience.as_str());
     let mut builder = WebPushMessageBuilder::new(&info);
     builder.set_payload(ContentEncoding::Aes128Gcm, payload);
     builder.set_ttl(TTL_SECONDS);
@@ -147,7 +193,7 @@ pub async fn send(
     } else {
         Urgency::Normal
     });
-    builder.set_vapid_signature(signature.build()?);
+    builder.set_vapid_signature(vapid.signature(&info)?);
     let message = builder.build()?;
 
     let mut request = http

@@ -1,0 +1,230 @@
+//! SMS and e-mail: sign-in codes and notifications reach an SMS gateway
+//! (a fake at its HTTP boundary: it is a paid service) and an SMTP server
+//! (a small real one, speaking the protocol), with the server not in
+//! development mode: the codes are nowhere else.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+type Inbox = Arc<Mutex<Vec<String>>>;
+
+/// An SMS gateway that keeps what it is asked to send.
+async fn sms_gateway() -> (String, Inbox) {
+    let inbox: Inbox = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/send", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route(
+            "/send",
+            post(|State(inbox): State<Inbox>, headers: HeaderMap, Json(body): Json<Value>| async move {
+                assert_eq!(headers["authorization"], "Bearer s3cret");
+                inbox.lock().unwrap().push(body.to_string());
+                Json(json!({ "status": "queued" }))
+            }),
+        )
+        .with_state(inbox.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, inbox)
+}
+
+/// A minimal SMTP server that keeps every message it accepts.
+async fn smtp_server() -> (String, Inbox) {
+    let inbox: Inbox = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let kept = inbox.clone();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 test ESMTP\r\n").await.unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250-test\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            write.write_all(b"354 go on\r\n").await.unwrap();
+                            let mut message = String::new();
+                            while let Ok(Some(line)) = lines.next_line().await {
+                                if line == "." {
+                                    break;
+                                }
+                                message.push_str(&line);
+                                message.push('\n');
+                            }
+                            kept.lock().unwrap().push(message);
+                            b"250 kept\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 OK\r\n",
+                    };
+                    write.write_all(answer).await.unwrap();
+                }
+            });
+        }
+    });
+    (url, inbox)
+}
+
+async fn wait_for(inbox: &Inbox, what: impl Fn(&str) -> bool) -> String {
+    for _ in 0..200 {
+        if let Some(found) = inbox.lock().unwrap().iter().find(|m| what(m)) {
+            return found.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("not received: {:?}", inbox.lock().unwrap());
+}
+
+/// The six digits after "code de connexion est ".
+fn code_in(text: &str) -> String {
+    let at = text.find("code de connexion est ").expect("a sign-in code")
+        + "code de connexion est ".len();
+    text[at..at + 6].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codes_and_notifications_go_by_sms_and_e_mail() {
+    let (sms_url, texts) = sms_gateway().await;
+    let (smtp_url, mails) = smtp_server().await;
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            dev: false,
+            env: vec![
+                ("LOTOCAR_SMS_URL".into(), sms_url),
+                ("LOTOCAR_SMS_AUTHORIZATION".into(), "Bearer s3cret".into()),
+                ("LOTOCAR_SMTP_URL".into(), smtp_url),
+                (
+                    "LOTOCAR_MAIL_FROM".into(),
+                    "Lot'ô car <ne-pas-repondre@lotocar.test>".into(),
+                ),
+                ("LOTOCAR_BRAND".into(), "Lot'ô car".into()),
+                ("LOTOCAR_PUBLIC_URL".into(), "https://lotocar.test".into()),
+                ("LOTOCAR_QUIET_START_HOUR".into(), "0".into()),
+                ("LOTOCAR_QUIET_END_HOUR".into(), "0".into()),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+
+    // A passenger signs in by SMS: the code comes through the gateway.
+    let started = server
+        .post(
+            "/api/v1/auth/start",
+            None,
+            &json!({ "contact": "06 12 34 56 78" }),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED);
+    assert!(started.body.get("dev_code").is_none());
+    let sms = wait_for(&texts, |t| t.contains("+33612345678")).await;
+    let sms: Value = serde_json::from_str(&sms).unwrap();
+    assert_eq!(sms["to"], "+33612345678");
+    assert!(
+        sms["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Lot'ô car : votre code de connexion est ")
+    );
+    let code = code_in(sms["text"].as_str().unwrap());
+    let passenger = server
+        .post(
+            "/api/v1/auth/verify",
+            None,
+            &json!({ "contact": "0612345678", "code": code }),
+        )
+        .await;
+    assert_eq!(passenger.status, StatusCode::OK, "{}", passenger.body);
+    let passenger = passenger.body["token"].as_str().unwrap().to_string();
+
+    // A driver signs in by e-mail: the code comes by SMTP.
+    server
+        .post(
+            "/api/v1/auth/start",
+            None,
+            &json!({ "contact": "marie@exemple.fr" }),
+        )
+        .await;
+    let mail = wait_for(&mails, |m| m.contains("marie@exemple.fr")).await;
+    assert!(mail.contains("Subject: Votre code de connexion"), "{mail}");
+    let driver = server
+        .post(
+            "/api/v1/auth/verify",
+            None,
+            &json!({ "contact": "marie@exemple.fr", "code": code_in(&mail) }),
+        )
+        .await;
+    assert_eq!(driver.status, StatusCode::OK, "{}", driver.body);
+    let driver = driver.body["token"].as_str().unwrap().to_string();
+    server
+        .patch(
+            "/api/v1/me",
+            Some(&driver),
+            &json!({ "display_name": "Marie Dupont" }),
+        )
+        .await;
+
+    // The passenger waits; the driver's trip is announced to them by SMS
+    // (no push subscription), with a link.
+    let tuesday = next_weekday(1, 2);
+    let need = server
+        .post(
+            "/api/v1/requests",
+            Some(&passenger),
+            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
+        )
+        .await;
+    let offer = server
+        .post(
+            "/api/v1/offers",
+            Some(&driver),
+            &weekly_offer(CAHORS, FIGEAC, "07:30", &date_in(1)),
+        )
+        .await;
+    let announced = wait_for(&texts, |t| t.contains("peut vous prendre")).await;
+    let announced: Value = serde_json::from_str(&announced).unwrap();
+    let text = announced["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Lot'ô car : Marie D. peut vous prendre"),
+        "{text}"
+    );
+    assert!(text.contains("https://lotocar.test/requests/"), "{text}");
+
+    // The passenger books: the driver, who signed in by e-mail, is told by e-mail.
+    server
+        .post(
+            "/api/v1/bookings",
+            Some(&passenger),
+            &json!({ "request_id": need.body["id"], "offer_id": offer.body["id"], "date": tuesday }),
+        )
+        .await;
+    let request = wait_for(&mails, |m| m.contains("Nouvelle demande de place")).await;
+    assert!(request.contains("demande une place"), "{request}");
+    assert!(
+        request.contains("https://lotocar.test/bookings/"),
+        "{request}"
+    );
+}
