@@ -36,6 +36,7 @@ use crate::state::AppState;
         (name = "requests", description = "Passengers' needs and their matches"),
         (name = "bookings", description = "Seats on trips"),
         (name = "notifications", description = "What people are told"),
+        (name = "sync", description = "Catching up after being offline"),
     )
 )]
 struct ApiDoc;
@@ -61,6 +62,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::matching::router())
         .merge(crate::notify::router())
         .merge(crate::bookings::router())
+        .merge(crate::sync::router())
 }
 
 /// The whole application.

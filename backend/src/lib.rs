@@ -14,6 +14,7 @@ pub mod notify;
 pub mod places;
 pub mod routing;
 pub mod state;
+pub mod sync;
 pub mod territories;
 pub mod trips;
 

@@ -455,6 +455,33 @@ fn not_found() -> ApiError {
     ApiError::not_found("Cette réservation n'existe pas.")
 }
 
+/// The bookings of `user_id` changed within (`since`, `upto`] of the change
+/// sequence, as they see them (no contact details: those are shown on
+/// demand, and recorded).
+pub async fn changed_for(
+    state: &AppState,
+    user_id: &str,
+    since: i64,
+    upto: i64,
+) -> ApiResult<Vec<Booking>> {
+    let rows = sqlx::query(
+        "SELECT * FROM bookings WHERE (driver_id = $1 OR passenger_id = $1) AND change_seq > $2 AND change_seq <= $3
+         ORDER BY change_seq",
+    )
+    .bind(user_id)
+    .bind(since)
+    .bind(upto)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut tx = state.db.pool.begin().await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(view(state, &mut tx, &BookingRow::from(row)?, user_id, false).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
 /// Who was shown my phone or e-mail, and when.
 #[utoipa::path(get, path = "/api/v1/me/contact-reveals", tag = "bookings",
     security(("bearer" = [])),

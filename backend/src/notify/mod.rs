@@ -135,7 +135,7 @@ pub async fn post(tx: &mut Tx, notice: Notice) -> Result<Option<String>, sqlx::E
 // Inbox
 // ---------------------------------------------------------------------------
 
-fn notification_from_row(row: &sqlx::any::AnyRow) -> Result<Notification, sqlx::Error> {
+pub(crate) fn notification_from_row(row: &sqlx::any::AnyRow) -> Result<Notification, sqlx::Error> {
     Ok(Notification {
         id: row.try_get("id")?,
         kind: row.try_get("kind")?,
@@ -150,7 +150,7 @@ fn notification_from_row(row: &sqlx::any::AnyRow) -> Result<Notification, sqlx::
     })
 }
 
-const NOTIFICATION_COLUMNS: &str =
+pub(crate) const NOTIFICATION_COLUMNS: &str =
     "id, user_id, kind, title, body, url, created_at, deliver_after, read_at, change_seq";
 
 /// My notifications, newest first (those due: a reminder shows the
