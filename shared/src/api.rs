@@ -901,15 +901,15 @@ pub enum SyncChange {
         id: String,
         deleted: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        offer: Option<Offer>,
+        offer: Option<Box<Offer>>,
     },
     Request {
         id: String,
-        request: Need,
+        request: Box<Need>,
     },
     Booking {
         id: String,
-        booking: Booking,
+        booking: Box<Booking>,
     },
     Notification {
         id: String,
