@@ -70,7 +70,11 @@ async fn sync(
         let seq: i64 = row.try_get("change_seq")?;
         let id: String = row.try_get("id")?;
         let deleted = row.try_get::<Option<i64>, _>("deleted_at")?.is_some();
-        let offer = if deleted { None } else { Some(offer_from_row(&row, &territories, &state)?) };
+        let offer = if deleted {
+            None
+        } else {
+            Some(Box::new(offer_from_row(&row, &territories, &state)?))
+        };
         changes.push((seq, SyncChange::Offer { id, deleted, offer }));
     }
     for row in sqlx::query(
@@ -84,7 +88,13 @@ async fn sync(
     {
         let seq: i64 = row.try_get("change_seq")?;
         let request = need_from_row(&row)?;
-        changes.push((seq, SyncChange::Request { id: request.id.clone(), request }));
+        changes.push((
+            seq,
+            SyncChange::Request {
+                id: request.id.clone(),
+                request: Box::new(request),
+            },
+        ));
     }
     for booking in bookings::changed_for(&state, &user.id, since, upto).await? {
         let seq = booking_seq(&state, &booking.id).await?;
@@ -92,7 +102,7 @@ async fn sync(
             seq,
             SyncChange::Booking {
                 id: booking.id.clone(),
-                booking,
+                booking: Box::new(booking),
             },
         ));
     }
