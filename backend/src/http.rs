@@ -69,7 +69,8 @@ pub fn api() -> OpenApiRouter<AppState> {
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api().split_for_parts();
     let request_id = HeaderName::from_static("x-request-id");
-    api.route("/healthz", get(healthz))
+    api.merge(crate::web::router())
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::notify::metrics))
         .route(

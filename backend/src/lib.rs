@@ -17,6 +17,7 @@ pub mod state;
 pub mod sync;
 pub mod territories;
 pub mod trips;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -51,13 +52,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let state = AppState::new(db, config.clone(), places).await?;
+    let addr = listener.local_addr()?;
+    // How the web shell reaches this server's API.
+    let self_url = format!("http://127.0.0.1:{}", addr.port());
+    let state = AppState::new(db, config.clone(), places, self_url).await?;
     if config.demo {
         demo::seed(&state).await.context("demo seed failed")?;
     }
     tokio::spawn(notify::dispatch::run(state.clone()));
     tokio::spawn(notify::follow(state.clone()));
-    let addr = listener.local_addr()?;
     // On stdout, for people and for the test harness that started us.
     println!("lotocar listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -14,6 +14,7 @@ use crate::notify::Live;
 use crate::notify::push::Vapid;
 use crate::notify::transports::{Mail, Sms};
 use crate::places::gazetteer::Gazetteer;
+use crate::web::Shell;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -29,6 +30,10 @@ pub struct Inner {
     pub mail: Mail,
     /// For Web Push and other outgoing calls.
     pub http: reqwest::Client,
+    /// The web shell's sessions.
+    pub shell: Shell,
+    /// This server's own address, for the web shell's API calls.
+    pub self_url: String,
     /// Key of the sign-in code HMAC, shared by every instance through the
     /// database.
     code_secret: Vec<u8>,
@@ -42,7 +47,12 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub async fn new(db: Db, config: Config, places: Gazetteer) -> anyhow::Result<AppState> {
+    pub async fn new(
+        db: Db,
+        config: Config,
+        places: Gazetteer,
+        self_url: String,
+    ) -> anyhow::Result<AppState> {
         let code_secret = hex::decode(server_secret(&db, "sign_in_code_hmac").await?)?;
         let matcher = Matcher::new(config.matching_rules(), config.router()?);
         let vapid = Vapid::load_or_create(&db, &config.vapid_subject).await?;
@@ -65,6 +75,8 @@ impl AppState {
             sms,
             mail,
             http,
+            shell: Shell::default(),
+            self_url,
             code_secret,
         })))
     }

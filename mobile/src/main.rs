@@ -1,22 +1,34 @@
-//! Lotocar app shell: the Dioxus app for drivers and passengers. For now it
-//! opens a window with the service's home screen; the screens come with the
-//! app issue.
+//! The desktop app: `cargo run -p lotocar-mobile` opens a window on the
+//! backend at `LOTOCAR_API_URL` (default http://127.0.0.1:8080).
 
-use dioxus::prelude::*;
-use lotocar_shared::time::Weekdays;
+use std::path::PathBuf;
 
-fn main() {
-    dioxus::launch(App);
+use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
+use lotocar_mobile::{App, AppConfig};
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("LOTOCAR_APP_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_DATA_HOME").map(|d| PathBuf::from(d).join("lotocar")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/lotocar")))
+        .unwrap_or_else(|| PathBuf::from(".lotocar"))
 }
 
-#[component]
-fn App() -> Element {
-    rsx! {
-        main {
-            style: "font-family: sans-serif; font-size: 20px; max-width: 36rem; margin: 2rem auto; padding: 0 1rem;",
-            h1 { "Lot'ô car" }
-            p { "Covoiturage solidaire : des conducteurs qui font déjà le trajet, des passagers qui en ont besoin." }
-            p { "Trajets réguliers possibles {Weekdays::WORKDAYS.french()}." }
-        }
-    }
+fn main() {
+    let config = AppConfig {
+        api_base: std::env::var("LOTOCAR_API_URL")
+            .unwrap_or_else(|_| "http://127.0.0.1:8080".into()),
+        store_path: Some(data_dir().join("store.json")),
+        web: false,
+    };
+    dioxus::LaunchBuilder::desktop()
+        .with_cfg(
+            Config::new().with_window(
+                WindowBuilder::new()
+                    .with_title("Lot'ô car")
+                    .with_inner_size(LogicalSize::new(480.0, 820.0)),
+            ),
+        )
+        .with_context(config)
+        .launch(App);
 }

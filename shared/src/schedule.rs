@@ -69,7 +69,7 @@ impl DateRange {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = DateRange))]
 pub struct DateRangeWire {
@@ -750,7 +750,7 @@ pub enum ScheduleKind {
 /// A schedule as sent in a request body: one flat object whose `kind`
 /// says which fields apply, so that every fault is reported at its own
 /// field ("schedule.departure_time") and all of them at once.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfferScheduleInput {
@@ -887,7 +887,7 @@ impl TryFrom<OfferScheduleInput> for OfferSchedule {
 }
 
 /// A need's schedule as sent in a request body (see [`OfferScheduleInput`]).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NeedScheduleInput {

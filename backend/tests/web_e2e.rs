@@ -1,0 +1,55 @@
+//! The web shell in a real browser: `e2e/flow.mjs` drives Debian's
+//! Chromium through Playwright against this server (SQLite, `--dev`, the
+//! demo territory). Screenshots of each step land in `target/e2e/`.
+//! Runs when `e2e/node_modules` is installed (`npm ci --prefix e2e`) and
+//! Chromium is at /usr/bin/chromium; `LOTOCAR_REQUIRE_E2E=1` makes their
+//! absence a failure (CI sets it).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::*;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passenger_books_and_the_driver_confirms_in_the_browser() {
+    let root = workspace();
+    let ready = root.join("e2e/node_modules/playwright-core").exists()
+        && std::path::Path::new("/usr/bin/chromium").exists();
+    if !ready {
+        if std::env::var("LOTOCAR_REQUIRE_E2E").as_deref() == Ok("1") {
+            panic!("LOTOCAR_REQUIRE_E2E=1 but e2e/node_modules or /usr/bin/chromium is missing");
+        }
+        eprintln!("note: browser test skipped (npm ci --prefix e2e; apt install chromium)");
+        return;
+    }
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            demo: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let shots = root.join("target/e2e");
+    let output = Command::new("node")
+        .arg(root.join("e2e/flow.mjs"))
+        .arg(&server.base)
+        .arg(&shots)
+        .arg(next_weekday(1, 2))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "browser flow failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("e2e ok"), "{stdout}");
+    assert!(shots.join("08-driver-phone.png").exists());
+}

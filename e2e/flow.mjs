@@ -1,0 +1,97 @@
+// The web shell end to end, in headless Chromium (Debian's), two people at
+// once: a passenger asks for a seat, the driver sees it live and confirms,
+// the passenger sees the confirmation and the driver's phone.
+// Usage: node flow.mjs <base-url> <screenshot-dir> <date YYYY-MM-DD>
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const [base, shots, date] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const timeout = 20000;
+let step = 0;
+async function shot(page, name) {
+  step += 1;
+  await page.screenshot({ path: `${shots}/${String(step).padStart(2, "0")}-${name}.png`, fullPage: true });
+}
+
+async function signIn(page, contact) {
+  await page.goto(base + "/");
+  await page.waitForSelector("#contact", { timeout });
+  await page.fill("#contact", contact);
+  await page.click("#ask-code");
+  // The server runs with --dev: the code comes back and fills the field.
+  await page.waitForFunction(() => document.querySelector("#code")?.value?.length === 6, null, { timeout });
+  await page.click("#sign-in");
+  await page.waitForSelector("#go-ride", { timeout });
+}
+
+async function pickPlace(page, input, typed, label) {
+  await page.fill(input, typed);
+  const choice = page.locator(".suggestions button", { hasText: label }).first();
+  await choice.waitFor({ timeout });
+  await choice.click();
+}
+
+try {
+  const driverContext = await browser.newContext({ viewport: { width: 420, height: 860 }, locale: "fr-FR" });
+  const passengerContext = await browser.newContext({ viewport: { width: 420, height: 860 }, locale: "fr-FR" });
+  const driver = await driverContext.newPage();
+  const passenger = await passengerContext.newPage();
+
+  // The driver (demo account, Cahors → Figeac weekdays at 7:30, shares her phone).
+  await signIn(driver, "+33600000001");
+  await shot(driver, "driver-home");
+  await driver.click("#go-bookings");
+  await driver.waitForSelector("text=Mes réservations", { timeout });
+
+  // The passenger asks for a trip Livernon → Figeac.
+  await signIn(passenger, "06 22 33 44 55");
+  await shot(passenger, "passenger-home");
+  await passenger.click("#go-ride");
+  await passenger.click("#new-request");
+  await pickPlace(passenger, "#need-from", "Livern", "Livernon (46320)");
+  await pickPlace(passenger, "#need-to", "Figeac", "Figeac (46100)");
+  await passenger.fill("#need-date", date);
+  await passenger.fill("#need-time", "09:30");
+  await shot(passenger, "need-form");
+  await passenger.click("#publish-request");
+  await passenger.waitForSelector("text=Conducteurs possibles", { timeout });
+  const card = passenger.locator(".card", { hasText: "Marie D." }).first();
+  await card.waitFor({ timeout });
+  await shot(passenger, "matches");
+  await card.locator("button.book").click();
+  await passenger.waitForSelector("text=Mes réservations", { timeout });
+  await passenger.waitForSelector("text=en attente de la réponse du conducteur", { timeout });
+  await shot(passenger, "booked");
+
+  // The driver sees the request arrive without reloading, and confirms.
+  const request = driver.locator(".card.booking", { hasText: "Vous prenez" }).first();
+  await request.waitFor({ timeout });
+  await shot(driver, "request-arrived");
+  await request.locator("button", { hasText: "Ouvrir" }).click();
+  await driver.click("#confirm");
+  await driver.waitForFunction(() => document.querySelector("#booking-status")?.textContent === "confirmé", null, { timeout });
+  await shot(driver, "confirmed");
+
+  // The passenger sees it confirmed, and the driver's phone.
+  const mine = passenger.locator(".card.booking", { hasText: "confirmé" }).first();
+  await mine.waitFor({ timeout });
+  await mine.locator("button", { hasText: "Ouvrir" }).click();
+  const phone = passenger.locator("#contact-phone");
+  await phone.waitFor({ timeout });
+  const shown = (await phone.textContent()).trim();
+  await shot(passenger, "driver-phone");
+  if (shown !== "06 00 00 00 01") throw new Error(`driver phone shown as ${shown}`);
+  console.log("e2e ok");
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

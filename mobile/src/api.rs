@@ -1,0 +1,313 @@
+//! The app's only way to the backend: its HTTP API.
+
+use std::time::Duration;
+
+use lotocar_shared::api::{
+    AuthSession, AuthStart, AuthStarted, AuthVerify, Booking, BookingInput, BookingPatch, Match,
+    Me, MePatch, Need, NeedCreated, NeedInput, Notification, Offer, OfferInput, OfferPatch, Place,
+    Problem, PushKey, SyncPage,
+};
+use lotocar_shared::validation::FieldError;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Why a call did not give what was asked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// No network, or the server cannot be reached: try again later.
+    #[error("hors ligne")]
+    Offline,
+    /// The server said no, with its reasons (problem details).
+    #[error("{}", .0.detail)]
+    Problem(Problem),
+    /// Anything else (a bug, an unreadable answer).
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+impl ApiError {
+    /// What to tell the person, in French.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Offline => "Hors ligne : vérifiez la connexion, puis réessayez.".into(),
+            ApiError::Problem(problem) => problem.detail.clone(),
+            ApiError::Unexpected(_) => {
+                "Une erreur inattendue s'est produite. Réessayez dans un moment.".into()
+            }
+        }
+    }
+
+    /// The faulty fields of a validation problem.
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        match self {
+            ApiError::Problem(problem) => problem.errors.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Problem(problem) => Some(problem.status),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Problem(problem) => problem.code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A client of one backend, signed in or not.
+#[derive(Clone, Debug)]
+pub struct Api {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl PartialEq for Api {
+    fn eq(&self, other: &Self) -> bool {
+        self.base == other.base && self.token == other.token
+    }
+}
+
+impl Api {
+    pub fn new(base: &str) -> Api {
+        Api {
+            base: base.trim_end_matches('/').to_string(),
+            token: None,
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn with_token(&self, token: Option<String>) -> Api {
+        Api {
+            token,
+            ..self.clone()
+        }
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Sends a request; `key` goes as `Idempotency-Key`.
+    pub async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        key: Option<&str>,
+    ) -> ApiResult<Vec<u8>> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|err| {
+            if err.is_connect() || err.is_timeout() || err.is_request() {
+                ApiError::Offline
+            } else {
+                ApiError::Unexpected(err.to_string())
+            }
+        })?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|_| ApiError::Offline)?
+            .to_vec();
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        if status == StatusCode::BAD_GATEWAY || status == StatusCode::GATEWAY_TIMEOUT {
+            return Err(ApiError::Offline);
+        }
+        match serde_json::from_slice::<Problem>(&bytes) {
+            Ok(problem) => Err(ApiError::Problem(problem)),
+            Err(_) => Err(ApiError::Unexpected(format!("HTTP {status}"))),
+        }
+    }
+
+    async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        key: Option<&str>,
+    ) -> ApiResult<T> {
+        let bytes = self.send(method, path, body, key).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::Unexpected(e.to_string()))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> ApiResult<T> {
+        self.json::<T, ()>(Method::GET, path, None, None).await
+    }
+
+    // Sign-in and profile
+
+    pub async fn start_sign_in(&self, contact: &str) -> ApiResult<AuthStarted> {
+        let body = AuthStart {
+            contact: contact.to_string(),
+        };
+        self.json(Method::POST, "/api/v1/auth/start", Some(&body), None)
+            .await
+    }
+
+    pub async fn verify(&self, contact: &str, code: &str) -> ApiResult<AuthSession> {
+        let body = AuthVerify {
+            contact: contact.to_string(),
+            code: code.to_string(),
+        };
+        self.json(Method::POST, "/api/v1/auth/verify", Some(&body), None)
+            .await
+    }
+
+    pub async fn sign_out(&self) -> ApiResult<()> {
+        self.send::<()>(Method::POST, "/api/v1/auth/signout", None, None)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn me(&self) -> ApiResult<Me> {
+        self.get("/api/v1/me").await
+    }
+
+    pub async fn update_me(&self, patch: &MePatch) -> ApiResult<Me> {
+        self.json(Method::PATCH, "/api/v1/me", Some(patch), None)
+            .await
+    }
+
+    // Places
+
+    pub async fn places(&self, q: &str) -> ApiResult<Vec<Place>> {
+        let bytes = {
+            let mut request = self
+                .http
+                .get(format!("{}/api/v1/places", self.base))
+                .query(&[("q", q), ("limit", "8")]);
+            if let Some(token) = &self.token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.map_err(|_| ApiError::Offline)?;
+            if !response.status().is_success() {
+                return Ok(Vec::new());
+            }
+            response.bytes().await.map_err(|_| ApiError::Offline)?
+        };
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::Unexpected(e.to_string()))
+    }
+
+    // Trips, needs, matches
+
+    pub async fn offers(&self) -> ApiResult<Vec<Offer>> {
+        self.get("/api/v1/offers").await
+    }
+
+    pub async fn create_offer(&self, input: &OfferInput, key: &str) -> ApiResult<Offer> {
+        self.json(Method::POST, "/api/v1/offers", Some(input), Some(key))
+            .await
+    }
+
+    pub async fn patch_offer(&self, id: &str, patch: &OfferPatch) -> ApiResult<Offer> {
+        self.json(
+            Method::PATCH,
+            &format!("/api/v1/offers/{id}"),
+            Some(patch),
+            None,
+        )
+        .await
+    }
+
+    pub async fn delete_offer(&self, id: &str) -> ApiResult<()> {
+        self.send::<()>(Method::DELETE, &format!("/api/v1/offers/{id}"), None, None)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn offer_matches(&self, id: &str) -> ApiResult<Vec<Match>> {
+        self.get(&format!("/api/v1/offers/{id}/matches")).await
+    }
+
+    pub async fn requests(&self) -> ApiResult<Vec<Need>> {
+        self.get("/api/v1/requests").await
+    }
+
+    pub async fn create_request(&self, input: &NeedInput, key: &str) -> ApiResult<NeedCreated> {
+        self.json(Method::POST, "/api/v1/requests", Some(input), Some(key))
+            .await
+    }
+
+    pub async fn cancel_request(&self, id: &str) -> ApiResult<()> {
+        self.send::<()>(
+            Method::DELETE,
+            &format!("/api/v1/requests/{id}"),
+            None,
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn request_matches(&self, id: &str) -> ApiResult<Vec<Match>> {
+        self.get(&format!("/api/v1/requests/{id}/matches")).await
+    }
+
+    // Bookings
+
+    pub async fn bookings(&self) -> ApiResult<Vec<Booking>> {
+        self.get("/api/v1/bookings").await
+    }
+
+    pub async fn booking(&self, id: &str) -> ApiResult<Booking> {
+        self.get(&format!("/api/v1/bookings/{id}")).await
+    }
+
+    pub async fn create_booking(&self, input: &BookingInput, key: &str) -> ApiResult<Booking> {
+        self.json(Method::POST, "/api/v1/bookings", Some(input), Some(key))
+            .await
+    }
+
+    pub async fn patch_booking(&self, id: &str, patch: &BookingPatch) -> ApiResult<Booking> {
+        self.json(
+            Method::PATCH,
+            &format!("/api/v1/bookings/{id}"),
+            Some(patch),
+            None,
+        )
+        .await
+    }
+
+    // Notifications and sync
+
+    pub async fn notifications(&self) -> ApiResult<Vec<Notification>> {
+        self.get("/api/v1/notifications").await
+    }
+
+    pub async fn sync(&self, since: &str) -> ApiResult<SyncPage> {
+        self.get(&format!("/api/v1/sync?since={since}")).await
+    }
+
+    pub async fn vapid_key(&self) -> ApiResult<PushKey> {
+        self.get("/api/v1/push/vapid-public-key").await
+    }
+}

@@ -1,0 +1,363 @@
+//! Form states of the screens, and how they become API bodies. The checks
+//! are the shared ones, so the app shows the server's French messages
+//! before anything is sent.
+
+use chrono::{NaiveDate, Utc};
+use chrono_tz::Tz;
+use lotocar_shared::api::{NeedInput, OfferInput, Place, PlaceInput};
+use lotocar_shared::need::Purpose;
+use lotocar_shared::schedule::{
+    NeedScheduleInput, OfferScheduleInput, ScheduleKind, local_instant,
+};
+use lotocar_shared::time::{LocalTime, Weekday, Weekdays};
+use lotocar_shared::validation::{FieldError, Invalid};
+
+/// The territory's time zone (the app's, for now: Europe/Paris).
+pub const TZ: Tz = chrono_tz::Europe::Paris;
+
+pub fn today() -> NaiveDate {
+    Utc::now().with_timezone(&TZ).date_naive()
+}
+
+/// The message for `field`, if any.
+pub fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|e| e.field == field || e.field.starts_with(&format!("{field}.")))
+        .map(|e| e.message.as_str())
+}
+
+fn place(selected: &Option<Place>, field: &str, invalid: &mut Invalid) -> PlaceInput {
+    match selected {
+        Some(p) => PlaceInput::id(p.id.clone()),
+        None => {
+            invalid.push(field, "Choisissez un lieu dans la liste proposée.");
+            PlaceInput::default()
+        }
+    }
+}
+
+fn date(text: &str, field: &str, invalid: &mut Invalid) -> Option<NaiveDate> {
+    match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        Ok(date) => Some(date),
+        Err(_) => {
+            invalid.push(field, "Choisissez une date.");
+            None
+        }
+    }
+}
+
+fn time(text: &str, field: &str, invalid: &mut Invalid) -> Option<LocalTime> {
+    match text.trim().parse::<LocalTime>() {
+        Ok(time) => Some(time),
+        Err(message) => {
+            invalid.push(field, message);
+            None
+        }
+    }
+}
+
+fn optional_time(text: &str, field: &str, invalid: &mut Invalid) -> Option<LocalTime> {
+    if text.trim().is_empty() {
+        None
+    } else {
+        time(text, field, invalid)
+    }
+}
+
+fn number(text: &str, field: &str, invalid: &mut Invalid) -> i64 {
+    text.trim().parse().unwrap_or_else(|_| {
+        invalid.push(field, "Indiquez un nombre.");
+        0
+    })
+}
+
+fn weekdays(days: &[bool; 7], invalid: &mut Invalid) -> Option<Weekdays> {
+    let set = Weekdays::new(
+        Weekday::ALL
+            .into_iter()
+            .zip(days)
+            .filter(|(_, on)| **on)
+            .map(|(d, _)| d),
+    );
+    if set.is_none() {
+        invalid.push(
+            "schedule.weekdays",
+            "Choisissez au moins un jour de la semaine.",
+        );
+    }
+    set
+}
+
+/// "Je conduis": a trip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferForm {
+    pub origin: Option<Place>,
+    pub destination: Option<Place>,
+    pub regular: bool,
+    pub days: [bool; 7],
+    pub departure: String,
+    pub back: String,
+    pub date: String,
+    pub seats: String,
+    pub detour: String,
+}
+
+impl Default for OfferForm {
+    fn default() -> Self {
+        OfferForm {
+            origin: None,
+            destination: None,
+            regular: true,
+            days: [true, true, true, true, true, false, false],
+            departure: "07:30".into(),
+            back: String::new(),
+            date: today().to_string(),
+            seats: "3".into(),
+            detour: "15".into(),
+        }
+    }
+}
+
+impl OfferForm {
+    pub fn to_input(&self) -> Result<OfferInput, Vec<FieldError>> {
+        let mut invalid = Invalid::new();
+        let origin = place(&self.origin, "origin", &mut invalid);
+        let destination = place(&self.destination, "destination", &mut invalid);
+        let date = date(&self.date, "schedule.from", &mut invalid);
+        let departure = time(&self.departure, "schedule.departure_time", &mut invalid);
+        let back = optional_time(&self.back, "schedule.return_time", &mut invalid);
+        let schedule = if self.regular {
+            OfferScheduleInput {
+                kind: ScheduleKind::Weekly,
+                weekdays: weekdays(&self.days, &mut invalid),
+                departure_time: departure,
+                return_time: back,
+                from: date,
+                until: None,
+                pauses: Vec::new(),
+                departure: None,
+                return_departure: None,
+            }
+        } else {
+            let at = |t: Option<LocalTime>| {
+                date.zip(t)
+                    .map(|(d, t)| local_instant(TZ, d, t).fixed_offset())
+            };
+            OfferScheduleInput {
+                kind: ScheduleKind::Once,
+                weekdays: None,
+                departure_time: None,
+                return_time: None,
+                from: None,
+                until: None,
+                pauses: Vec::new(),
+                departure: at(departure),
+                return_departure: at(back),
+            }
+        };
+        let input = OfferInput {
+            origin,
+            destination,
+            schedule,
+            seats: number(&self.seats, "seats", &mut invalid),
+            max_detour_minutes: number(&self.detour, "max_detour_minutes", &mut invalid),
+        };
+        if let Err(more) = input.validate() {
+            for error in more.errors {
+                if !invalid.errors.iter().any(|e| e.field == error.field) {
+                    invalid.errors.push(error);
+                }
+            }
+        }
+        invalid.finish(|| input).map_err(|i| i.errors)
+    }
+}
+
+/// "Je cherche un trajet": a need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeedForm {
+    pub origin: Option<Place>,
+    pub destination: Option<Place>,
+    pub regular: bool,
+    pub date: String,
+    pub days: [bool; 7],
+    /// Arrive by (true) or leave after (false).
+    pub arrive: bool,
+    pub time: String,
+    pub flexibility: String,
+    pub back: String,
+    pub purpose: Purpose,
+}
+
+impl Default for NeedForm {
+    fn default() -> Self {
+        NeedForm {
+            origin: None,
+            destination: None,
+            regular: false,
+            date: (today() + chrono::Duration::days(1)).to_string(),
+            days: [true, true, true, true, true, false, false],
+            arrive: true,
+            time: "09:00".into(),
+            flexibility: "15".into(),
+            back: String::new(),
+            purpose: Purpose::Medical,
+        }
+    }
+}
+
+impl NeedForm {
+    pub fn to_input(&self) -> Result<NeedInput, Vec<FieldError>> {
+        let mut invalid = Invalid::new();
+        let origin = place(&self.origin, "origin", &mut invalid);
+        let destination = place(&self.destination, "destination", &mut invalid);
+        let field = if self.arrive {
+            "schedule.arrive_by"
+        } else {
+            "schedule.depart_after"
+        };
+        let when = time(&self.time, field, &mut invalid);
+        let back = optional_time(&self.back, "schedule.return_after", &mut invalid);
+        let (arrive_by, depart_after) = if self.arrive {
+            (when, None)
+        } else {
+            (None, when)
+        };
+        let schedule = NeedScheduleInput {
+            kind: if self.regular {
+                ScheduleKind::Weekly
+            } else {
+                ScheduleKind::Once
+            },
+            date: if self.regular {
+                None
+            } else {
+                date(&self.date, "schedule.date", &mut invalid)
+            },
+            weekdays: if self.regular {
+                weekdays(&self.days, &mut invalid)
+            } else {
+                None
+            },
+            arrive_by,
+            depart_after,
+            flexibility_minutes: number(
+                &self.flexibility,
+                "schedule.flexibility_minutes",
+                &mut invalid,
+            ),
+            return_after: back,
+            from: None,
+            until: None,
+        };
+        let input = NeedInput {
+            origin,
+            destination,
+            schedule,
+            seats: 1,
+            purpose: self.purpose,
+            on_behalf_of: None,
+        };
+        if let Err(more) = input.validate() {
+            for error in more.errors {
+                if !invalid.errors.iter().any(|e| e.field == error.field) {
+                    invalid.errors.push(error);
+                }
+            }
+        }
+        invalid.finish(|| input).map_err(|i| i.errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lotocar_shared::api::PlaceKind;
+
+    fn figeac() -> Place {
+        Place {
+            id: "commune:46102".into(),
+            name: "Figeac".into(),
+            insee: Some("46102".into()),
+            kind: PlaceKind::Commune,
+            lat: 44.6098,
+            lon: 2.0346,
+            label: "Figeac (46100)".into(),
+            departement: Some("46".into()),
+            population: Some(9793),
+            alias: None,
+        }
+    }
+
+    #[test]
+    fn an_empty_trip_form_says_what_is_missing_in_french() {
+        let form = OfferForm {
+            days: [false; 7],
+            seats: "0".into(),
+            departure: "25:00".into(),
+            ..Default::default()
+        };
+        let errors = form.to_input().unwrap_err();
+        assert_eq!(
+            error_for(&errors, "origin"),
+            Some("Choisissez un lieu dans la liste proposée.")
+        );
+        assert_eq!(
+            error_for(&errors, "schedule.weekdays"),
+            Some("Choisissez au moins un jour de la semaine.")
+        );
+        assert!(
+            error_for(&errors, "schedule.departure_time")
+                .unwrap()
+                .starts_with("Heure impossible")
+        );
+        assert!(
+            error_for(&errors, "seats")
+                .unwrap()
+                .contains("entre 1 et 8")
+        );
+    }
+
+    #[test]
+    fn a_complete_need_form_makes_the_api_body() {
+        let form = NeedForm {
+            origin: Some(Place {
+                id: "commune:46176".into(),
+                ..figeac()
+            }),
+            destination: Some(figeac()),
+            date: "2030-12-08".into(),
+            time: "9h30".into(),
+            back: "14:00".into(),
+            ..Default::default()
+        };
+        let input = form.to_input().unwrap();
+        assert_eq!(input.origin.place_id.as_deref(), Some("commune:46176"));
+        let json = serde_json::to_value(&input.schedule).unwrap();
+        assert_eq!(json["kind"], "once");
+        assert_eq!(json["arrive_by"], "09:30");
+        assert_eq!(json["return_after"], "14:00");
+        assert_eq!(json["date"], "2030-12-08");
+    }
+
+    #[test]
+    fn a_one_off_trip_is_sent_as_an_instant_with_its_offset() {
+        let form = OfferForm {
+            origin: Some(figeac()),
+            destination: Some(Place {
+                id: "commune:46042".into(),
+                lat: 44.44,
+                lon: 1.44,
+                ..figeac()
+            }),
+            regular: false,
+            date: "2030-07-01".into(),
+            departure: "08:15".into(),
+            ..Default::default()
+        };
+        let input = form.to_input().unwrap();
+        let json = serde_json::to_value(&input.schedule).unwrap();
+        assert_eq!(json["departure"], "2030-07-01T08:15:00+02:00");
+    }
+}

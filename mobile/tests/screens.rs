@@ -1,0 +1,329 @@
+//! Each screen renders its key elements, in French, from what the app
+//! keeps; forms show the French validation messages.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use dioxus::prelude::*;
+use lotocar_mobile::store::Store;
+use lotocar_mobile::ui::forms::{NeedForm, OfferForm};
+use lotocar_mobile::ui::{FieldMessage, Preview, Screen};
+use lotocar_shared::BookingStatus;
+use lotocar_shared::api::{
+    Booking, BookingDate, ContactDetails, Leg, MatchStop, Me, Need, Notification, Offer,
+    PublicPerson, TripPlace,
+};
+use lotocar_shared::need::{NeedStatus, Purpose};
+use lotocar_shared::people::Channel;
+
+fn place(label: &str) -> TripPlace {
+    TripPlace {
+        place_id: Some("commune:46102".into()),
+        label: label.into(),
+        insee: Some("46102".into()),
+        lat: 44.6,
+        lon: 2.03,
+    }
+}
+
+fn store() -> Store {
+    let mut store = Store::new();
+    store.token = Some("t".into());
+    store.me = Some(Me {
+        id: "me".into(),
+        display_name: "Marie Dupont".into(),
+        phone: Some("+33611111111".into()),
+        email: None,
+        roles: vec![],
+        preferred_channel: Channel::Sms,
+        share_phone: false,
+        share_email: false,
+        created_at: Utc::now(),
+    });
+    let offer: Offer = serde_json::from_value(serde_json::json!({
+        "id": "o1", "origin": place("Cahors (46000)"), "destination": place("Figeac (46100)"),
+        "schedule": { "kind": "weekly", "weekdays": ["mon","tue","wed","thu","fri"], "departure_time": "07:30",
+                      "return_time": null, "from": "2026-12-01", "until": null, "pauses": [] },
+        "seats": 3, "max_detour_minutes": 15, "paused": false,
+        "summary": "Cahors → Figeac, du lundi au vendredi à 7 h 30 · 3 places",
+        "territory_id": "lot", "created_at": Utc::now(), "updated_at": Utc::now()
+    }))
+    .unwrap();
+    store.offers.insert("o1".into(), offer);
+    let need: Need = serde_json::from_value(serde_json::json!({
+        "id": "n1", "origin": place("Livernon (46320)"), "destination": place("Figeac (46100)"),
+        "schedule": { "kind": "once", "date": "2026-12-08", "arrive_by": "09:30", "depart_after": null,
+                      "flexibility_minutes": 15, "return_after": null },
+        "seats": 1, "purpose": Purpose::Medical, "status": NeedStatus::Open, "on_behalf_of": null,
+        "summary": "Livernon → Figeac, le 08/12/2026, arrivée avant 9 h 30",
+        "territory_id": "lot", "created_at": Utc::now(), "updated_at": Utc::now()
+    }))
+    .unwrap();
+    store.requests.insert("n1".into(), need);
+    let at = chrono_tz::Europe::Paris
+        .with_ymd_and_hms(2026, 12, 8, 8, 24, 0)
+        .unwrap()
+        .fixed_offset();
+    store.bookings.insert(
+        "b1".into(),
+        Booking {
+            id: "b1".into(),
+            offer_id: "o1".into(),
+            request_id: "n1".into(),
+            status: BookingStatus::Confirmed,
+            status_label: "confirmé".into(),
+            role: "passenger".into(),
+            recurring: false,
+            date: NaiveDate::from_ymd_opt(2026, 12, 8).unwrap(),
+            dates: vec![BookingDate {
+                date: NaiveDate::from_ymd_opt(2026, 12, 8).unwrap(),
+                status: "active".into(),
+            }],
+            leg: Leg::Outbound,
+            need_leg: Leg::Outbound,
+            seats: 1,
+            pickup: MatchStop {
+                place: place("Livernon (46320)"),
+                time: "08:24".into(),
+                at,
+            },
+            dropoff: MatchStop {
+                place: place("Figeac (46100)"),
+                time: "08:46".into(),
+                at,
+            },
+            detour_minutes: 5.2,
+            driver: PublicPerson {
+                display_name: "Jean M.".into(),
+            },
+            passenger: PublicPerson {
+                display_name: "Marie D.".into(),
+            },
+            contact: Some(ContactDetails {
+                phone: Some("+33622222222".into()),
+                email: None,
+            }),
+            reason: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        },
+    );
+    store.notifications.insert(
+        "x".into(),
+        Notification {
+            id: "x".into(),
+            kind: "booking_confirmed".into(),
+            title: "Réservation confirmée".into(),
+            body: "Jean M. vous prendra le mardi 8 décembre à 8 h 24 à Livernon.".into(),
+            url: "/bookings/b1".into(),
+            created_at: Utc::now(),
+            read: false,
+        },
+    );
+    store
+}
+
+fn render(screen: Screen, store: Store) -> String {
+    let mut dom =
+        VirtualDom::new_with_props(Preview, lotocar_mobile::ui::PreviewProps { store, screen });
+    dom.rebuild_in_place();
+    dioxus_ssr::render(&dom)
+}
+
+fn has_all(html: &str, parts: &[&str]) {
+    let html = html.replace("&#39;", "'").replace("&amp;", "&");
+    for part in parts {
+        assert!(html.contains(part), "missing « {part} » in\n{html}");
+    }
+}
+
+#[tokio::test]
+async fn every_screen_shows_its_key_elements() {
+    let s = store();
+    has_all(
+        &render(Screen::SignIn, Store::new()),
+        &[
+            "Se connecter",
+            "Votre numéro de portable ou votre e-mail",
+            "Recevoir un code",
+        ],
+    );
+    has_all(
+        &render(Screen::Home, s.clone()),
+        &[
+            "Bonjour Marie Dupont",
+            "Je conduis",
+            "Je cherche un trajet",
+            "Mes réservations",
+            "Notifications (1)",
+            "Mon profil",
+            "Réglages",
+        ],
+    );
+    has_all(
+        &render(Screen::Drive, s.clone()),
+        &[
+            "Proposer un trajet",
+            "Cahors → Figeac, du lundi au vendredi à 7 h 30 · 3 places",
+            "Passagers sur mon chemin",
+            "Mettre en pause",
+            "Supprimer",
+        ],
+    );
+    has_all(
+        &render(Screen::NewOffer, s.clone()),
+        &[
+            "Je pars de",
+            "Je vais à",
+            "Trajet régulier",
+            "lundi",
+            "Heure de départ",
+            "Places libres",
+            "Détour accepté",
+            "Publier le trajet",
+        ],
+    );
+    has_all(
+        &render(Screen::Ride, s.clone()),
+        &[
+            "Demander un trajet",
+            "Livernon → Figeac, le 08/12/2026",
+            "en attente d'un conducteur",
+            "Voir les conducteurs",
+        ],
+    );
+    has_all(
+        &render(Screen::NewRequest, s.clone()),
+        &[
+            "Je dois arriver avant",
+            "Je peux partir à partir de",
+            "Souplesse",
+            "Heure du retour",
+            "rendez-vous médical",
+            "Chercher un conducteur",
+        ],
+    );
+    has_all(
+        &render(Screen::Bookings, s.clone()),
+        &[
+            "Jean M. vous prend",
+            "mardi 8 décembre à 8 h 24",
+            "confirmé",
+        ],
+    );
+    has_all(
+        &render(Screen::Booking("b1".into()), s.clone()),
+        &[
+            "Jean M. vous prend",
+            "Pour joindre le conducteur",
+            "06 22 22 22 22",
+            "tel:+33622222222",
+            "Le trajet a eu lieu",
+            "Annuler",
+        ],
+    );
+    has_all(
+        &render(Screen::Inbox, s.clone()),
+        &["Réservation confirmée", "Jean M. vous prendra"],
+    );
+    has_all(
+        &render(Screen::Profile, s.clone()),
+        &[
+            "Votre prénom",
+            "SMS",
+            "J'accepte que mon numéro de téléphone soit montré",
+            "Sans votre accord, rien n'est montré",
+        ],
+    );
+    has_all(
+        &render(Screen::Settings, s),
+        &[
+            "Exporter mes données",
+            "Supprimer mon compte",
+            "Se déconnecter",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_driver_waiting_for_an_answer_sees_confirm_and_refuse() {
+    let mut s = store();
+    let booking = s.bookings.get_mut("b1").unwrap();
+    booking.role = "driver".into();
+    booking.status = BookingStatus::WaitingDriverConfirmation;
+    booking.contact = None;
+    let html = render(Screen::Booking("b1".into()), s);
+    has_all(&html, &["Vous prenez Marie D.", "Confirmer", "Refuser"]);
+    assert!(!html.contains("Pour joindre"));
+}
+
+#[tokio::test]
+async fn an_offline_queue_is_announced() {
+    let mut s = store();
+    s.outbox.push(lotocar_mobile::store::Pending {
+        key: "k".into(),
+        action: lotocar_mobile::store::Action::DeleteOffer { id: "o1".into() },
+        label: "Supprimer un trajet".into(),
+        queued_at: Utc::now(),
+    });
+    let html = render(Screen::Drive, s);
+    has_all(
+        &html,
+        &[
+            "Hors ligne — sera envoyé dès le retour du réseau (1 en attente).",
+            "Cahors → Figeac",
+        ],
+    );
+}
+
+#[component]
+fn Messages(field: String) -> Element {
+    let errors = match field.as_str() {
+        "trip" => OfferForm {
+            days: [false; 7],
+            seats: "12".into(),
+            ..Default::default()
+        }
+        .to_input()
+        .unwrap_err(),
+        _ => NeedForm {
+            time: "9h75".into(),
+            ..Default::default()
+        }
+        .to_input()
+        .unwrap_err(),
+    };
+    rsx! {
+        FieldMessage { errors: errors.clone(), field: "origin" }
+        FieldMessage { errors: errors.clone(), field: "schedule.weekdays" }
+        FieldMessage { errors: errors.clone(), field: "seats" }
+        FieldMessage { errors: errors.clone(), field: "schedule.arrive_by" }
+    }
+}
+
+#[tokio::test]
+async fn forms_show_french_validation_messages() {
+    let mut dom = VirtualDom::new_with_props(
+        Messages,
+        MessagesProps {
+            field: "trip".into(),
+        },
+    );
+    dom.rebuild_in_place();
+    let html = dioxus_ssr::render(&dom);
+    has_all(
+        &html,
+        &[
+            "Choisissez un lieu dans la liste proposée.",
+            "Choisissez au moins un jour de la semaine.",
+            "Le nombre de places doit être compris entre 1 et 8.",
+        ],
+    );
+    assert!(html.contains("role=\"alert\""));
+    let mut dom = VirtualDom::new_with_props(
+        Messages,
+        MessagesProps {
+            field: "need".into(),
+        },
+    );
+    dom.rebuild_in_place();
+    has_all(&dioxus_ssr::render(&dom), &["Heure impossible"]);
+}
