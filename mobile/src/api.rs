@@ -31,6 +31,14 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::Offline => "Hors ligne : vérifiez la connexion, puis réessayez.".into(),
+            // A validation problem: the fields' own messages, which say
+            // what to fix (the summary only points at them).
+            ApiError::Problem(problem) if !problem.errors.is_empty() => problem
+                .errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             ApiError::Problem(problem) => problem.detail.clone(),
             ApiError::Unexpected(_) => {
                 "Une erreur inattendue s'est produite. Réessayez dans un moment.".into()

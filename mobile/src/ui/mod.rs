@@ -246,8 +246,16 @@ async fn listen(api: &Api, app: AppHandle) {
         return;
     }
     let mut stream = response.bytes_stream();
+    // An event may arrive split across chunks: read whole lines.
+    let mut pending = Vec::new();
     while let Some(Ok(chunk)) = stream.next().await {
-        if String::from_utf8_lossy(&chunk).contains("event: notification") {
+        pending.extend_from_slice(&chunk);
+        let mut notified = false;
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            notified |= line.starts_with(b"event: notification");
+        }
+        if notified {
             app.sync().await;
         }
     }
