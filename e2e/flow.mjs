@@ -47,6 +47,16 @@ try {
   // The driver (demo account, Cahors → Figeac weekdays at 7:30, shares her phone).
   await signIn(driver, "+33600000001");
   await shot(driver, "driver-home");
+  // Signing in registered the service worker that shows Web Push
+  // notifications when the browser tab is closed.
+  const workers = async () => driver.evaluate(async () =>
+    (await navigator.serviceWorker.getRegistrations())
+      .map((r) => (r.active || r.installing || r.waiting)?.scriptURL || ""));
+  const until = Date.now() + timeout;
+  while (!(await workers()).some((url) => url === base + "/sw.js")) {
+    if (Date.now() > until) throw new Error(`no service worker at /sw.js: ${await workers()}`);
+    await driver.waitForTimeout(200);
+  }
   await driver.click("#go-bookings");
   await driver.waitForSelector("text=Mes réservations", { timeout });
 
