@@ -37,6 +37,7 @@ use crate::state::AppState;
         (name = "bookings", description = "Seats on trips"),
         (name = "notifications", description = "What people are told"),
         (name = "sync", description = "Catching up after being offline"),
+        (name = "relays", description = "Relays act for people without a smartphone; coordinators oversee a territory"),
     )
 )]
 struct ApiDoc;
@@ -63,6 +64,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::notify::router())
         .merge(crate::bookings::router())
         .merge(crate::sync::router())
+        .merge(crate::relay::router())
 }
 
 /// The whole application.

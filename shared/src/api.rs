@@ -562,6 +562,13 @@ pub struct Need {
     pub purpose: Purpose,
     pub status: NeedStatus,
     pub on_behalf_of: Option<String>,
+    /// The beneficiary's name, for the relays and coordinators of their
+    /// territory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beneficiary_name: Option<String>,
+    /// What became of it, once recorded.
+    #[serde(default)]
+    pub outcome: Option<crate::relay::RecordedOutcome>,
     /// The need in one French sentence.
     pub summary: String,
     pub territory_id: Option<String>,

@@ -11,6 +11,7 @@ pub mod geo;
 pub mod need;
 pub mod offer;
 pub mod people;
+pub mod relay;
 pub mod schedule;
 pub mod text;
 pub mod time;

@@ -978,6 +978,35 @@ pub async fn cancel_all(
     Ok(rows.len())
 }
 
+/// A relay (or the passenger) says the trip of a need took place: its
+/// confirmed one-off bookings whose trip has started move to "completed,
+/// waiting for the driver's validation", as when the passenger says it in
+/// the app.
+pub async fn complete_all_for_need(
+    state: &AppState,
+    tx: &mut Tx,
+    need_id: &str,
+    by: &str,
+) -> ApiResult<usize> {
+    let rows = sqlx::query("SELECT * FROM bookings WHERE need_id = $1 AND status = 'CONFIRMED'")
+        .bind(need_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let tz = state.config.timezone;
+    let mut completed = 0;
+    for row in &rows {
+        let row = BookingRow::from(row)?;
+        if row.recurring || row.started_at(tz) > crate::db::now().timestamp_millis() {
+            continue;
+        }
+        let next = BookingStatus::CompletedPendingValidation;
+        set_status(tx, &row, next, by, None).await?;
+        after_change(state, tx, &row, row.status, next, by, None).await?;
+        completed += 1;
+    }
+    Ok(completed)
+}
+
 /// Tells the passengers of a trip's live bookings that it changed.
 pub async fn tell_trip_changed(
     state: &AppState,

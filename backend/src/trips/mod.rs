@@ -416,12 +416,25 @@ async fn create_request(
     )?;
     let tz = trip.timezone(&state);
     check_need_schedule(&draft.schedule, tz)?;
-    if draft.on_behalf_of.is_some() {
-        return Err(ApiError::field(
-            "on_behalf_of",
-            "Bénéficiaire inconnu : seul un relais peut publier une demande pour une personne qu'il a inscrite.",
-        ));
-    }
+    // A relay posts for a person they registered; the need belongs to the
+    // beneficiary's territory, where its relays and coordinator see it.
+    let beneficiary = match draft.on_behalf_of.as_deref() {
+        None => None,
+        Some(id) => Some(
+            crate::relay::load_for(&state.db.pool, &user, id)
+                .await
+                .map_err(|_| {
+                    ApiError::field(
+                        "on_behalf_of",
+                        "Personne inconnue : choisissez une personne inscrite sur votre territoire.",
+                    )
+                })?,
+        ),
+    };
+    let territory_id = match &beneficiary {
+        Some(b) => Some(b.territory_id.clone()),
+        None => trip.territory.as_ref().map(|t| t.id.clone()),
+    };
     let today = crate::db::now().with_timezone(&tz).date_naive();
     let creation = Creation::new(&user.id, key, "/api/v1/requests", &input);
     let id = new_id();
@@ -448,11 +461,11 @@ async fn create_request(
             origin_place_id, origin_label, origin_insee, origin_lat, origin_lon,
             dest_place_id, dest_label, dest_insee, dest_lat, dest_lon,
             schedule, first_date, last_date, seats, purpose, status, created_at, updated_at, change_seq)
-         VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21)",
+         VALUES ($1, $2, $22, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21)",
     )
     .bind(&id)
     .bind(&user.id)
-    .bind(trip.territory.as_ref().map(|t| t.id.clone()))
+    .bind(territory_id.clone())
     .bind(trip.origin.place_id.clone())
     .bind(&trip.origin.label)
     .bind(trip.origin.insee.clone())
@@ -471,8 +484,25 @@ async fn create_request(
     .bind(NeedStatus::Open.code())
     .bind(now_ms())
     .bind(change_seq)
+    .bind(beneficiary.as_ref().map(|b| b.id.clone()))
     .execute(&mut *tx)
     .await?;
+    if let Some(b) = &beneficiary {
+        sqlx::query("UPDATE beneficiaries SET last_active_at = $2 WHERE id = $1")
+            .bind(&b.id)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        crate::relay::audit(
+            &mut tx,
+            Some(&b.territory_id),
+            &user.id,
+            "request_posted_for",
+            ("request", &id),
+            &format!("pour {}", b.display_name),
+        )
+        .await?;
+    }
     let request = load_need(&mut *tx, &id, &user.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("need {id} not readable after insert"))?;
@@ -657,6 +687,22 @@ pub fn need_from_row(row: &AnyRow) -> ApiResult<Need> {
     let destination = place_from_row(row, "dest")?;
     let purpose: String = row.try_get("purpose")?;
     let status: String = row.try_get("status")?;
+    let outcome = match row.try_get::<Option<String>, _>("outcome")? {
+        Some(code) => {
+            let outcome = lotocar_shared::relay::Outcome::from_code(&code)
+                .ok_or_else(|| anyhow::anyhow!("stored outcome {code}"))?;
+            Some(lotocar_shared::relay::RecordedOutcome {
+                outcome,
+                label: outcome.label().to_string(),
+                reason: row.try_get("outcome_reason")?,
+                recorded_by: row
+                    .try_get::<Option<String>, _>("outcome_by")?
+                    .unwrap_or_default(),
+                at: from_ms(row.try_get::<Option<i64>, _>("outcome_at")?.unwrap_or(0)),
+            })
+        }
+        None => None,
+    };
     Ok(Need {
         id: row.try_get("id")?,
         summary: format!(
@@ -674,6 +720,13 @@ pub fn need_from_row(row: &AnyRow) -> ApiResult<Need> {
         status: NeedStatus::from_code(&status)
             .ok_or_else(|| anyhow::anyhow!("stored status {status}"))?,
         on_behalf_of: row.try_get("on_behalf_of")?,
+        // Only queries that join the beneficiary have this column.
+        beneficiary_name: row
+            .try_get::<Option<String>, _>("beneficiary_name")
+            .ok()
+            .flatten()
+            .filter(|n| !n.is_empty()),
+        outcome,
         territory_id,
         created_at: from_ms(row.try_get("created_at")?),
         updated_at: from_ms(row.try_get("updated_at")?),

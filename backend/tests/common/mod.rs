@@ -205,6 +205,44 @@ impl Server {
         self.spawn();
     }
 
+    /// Runs `lotocar admin <args>` on this server's database.
+    pub fn admin(&self, args: &[&str]) {
+        let output = Command::new(binary())
+            .arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env_remove("DATABASE_URL")
+            .envs(self.backend.database_url().map(|u| ("DATABASE_URL", u)))
+            .output()
+            .expect("run lotocar admin");
+        assert!(
+            output.status.success(),
+            "lotocar admin {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Signs in `contact` with `role` in `territory`.
+    pub async fn sign_in_with_role(
+        &self,
+        contact: &str,
+        name: &str,
+        role: &str,
+        territory: &str,
+    ) -> String {
+        self.admin(&[
+            "grant",
+            "--contact",
+            contact,
+            "--role",
+            role,
+            "--territory",
+            territory,
+        ]);
+        self.sign_in_as(contact, name).await
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
     }
@@ -242,6 +280,10 @@ impl Server {
 
     pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
         self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.call(Method::PUT, path, token, Some(body)).await
     }
 
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {

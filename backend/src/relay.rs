@@ -1,0 +1,665 @@
+//! Relays (France Services agents, association volunteers) act for people
+//! who have no account or no smartphone: they register them with their
+//! consent, post needs on their behalf, book, and record what happened. A
+//! relay sees only its territory's beneficiaries; a coordinator sees the
+//! whole territory and the audit log of what relays did.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use lotocar_shared::api::{Need, Problem};
+use lotocar_shared::people::Role;
+use lotocar_shared::relay::{
+    Beneficiary, BeneficiaryInput, BeneficiaryPatch, Consent, Outcome, OutcomeInput, ReachBy,
+};
+use lotocar_shared::{Invalid, PhoneNumber};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::AuthUser;
+use crate::bookings;
+use crate::db::{Tx, from_ms, new_id, next_change, now_ms};
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::state::AppState;
+use crate::territories;
+use crate::trips::need_from_row;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_beneficiary, list_beneficiaries))
+        .routes(routes!(
+            get_beneficiary,
+            patch_beneficiary,
+            erase_beneficiary
+        ))
+        .routes(routes!(territory_requests))
+        .routes(routes!(record_outcome))
+        .routes(routes!(audit_log))
+}
+
+/// Relay, coordinator or admin of the territory.
+pub fn is_staff(user: &AuthUser, territory_id: &str) -> bool {
+    [Role::Relay, Role::Coordinator, Role::Admin]
+        .into_iter()
+        .any(|r| user.has_role(r, territory_id))
+}
+
+/// Coordinator or admin of the territory.
+pub fn is_coordinator(user: &AuthUser, territory_id: &str) -> bool {
+    user.has_role(Role::Coordinator, territory_id) || user.has_role(Role::Admin, territory_id)
+}
+
+/// 404 for a territory that does not exist, 403 for someone who has no
+/// role in it.
+pub async fn require_staff(state: &AppState, user: &AuthUser, territory_id: &str) -> ApiResult<()> {
+    if territories::get(&state.db, territory_id).await?.is_none() {
+        return Err(ApiError::NotFound("Ce territoire n'existe pas.".into()));
+    }
+    if !is_staff(user, territory_id) {
+        return Err(ApiError::Forbidden(
+            "Réservé aux relais et aux coordinateurs de ce territoire.".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn require_coordinator(
+    state: &AppState,
+    user: &AuthUser,
+    territory_id: &str,
+) -> ApiResult<()> {
+    if territories::get(&state.db, territory_id).await?.is_none() {
+        return Err(ApiError::NotFound("Ce territoire n'existe pas.".into()));
+    }
+    if !is_coordinator(user, territory_id) {
+        return Err(ApiError::Forbidden(
+            "Réservé aux coordinateurs de ce territoire.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes one line of the audit log, in the caller's transaction.
+pub async fn audit(
+    tx: &mut Tx,
+    territory_id: Option<&str>,
+    actor_id: &str,
+    action: &str,
+    subject: (&str, &str),
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, territory_id, actor_id, action, subject_kind, subject_id, detail, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(new_id())
+    .bind(territory_id)
+    .bind(actor_id)
+    .bind(action)
+    .bind(subject.0)
+    .bind(subject.1)
+    .bind(detail)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn beneficiary_not_found() -> ApiError {
+    ApiError::NotFound("Cette personne n'est pas inscrite sur votre territoire.".into())
+}
+
+const BENEFICIARY_SELECT: &str = "SELECT b.*, u.display_name AS consent_by_name
+     FROM beneficiaries b LEFT JOIN users u ON u.id = b.consent_by";
+
+fn beneficiary_from_row(row: &AnyRow) -> ApiResult<Beneficiary> {
+    let reach: String = row.try_get("reach_by")?;
+    let insee: String = row.try_get("commune_insee")?;
+    Ok(Beneficiary {
+        id: row.try_get("id")?,
+        territory_id: row.try_get("territory_id")?,
+        display_name: row.try_get("display_name")?,
+        phone: row.try_get("phone")?,
+        commune_id: format!("commune:{insee}"),
+        commune_label: row.try_get("commune_label")?,
+        reach_by: ReachBy::from_code(&reach).unwrap_or(ReachBy::RelayCall),
+        consent: Consent {
+            recorded_by: row.try_get("consent_by")?,
+            recorded_by_name: row
+                .try_get::<Option<String>, _>("consent_by_name")?
+                .unwrap_or_default(),
+            at: from_ms(row.try_get("consent_at")?),
+            method: row.try_get("consent_method")?,
+        },
+        created_at: from_ms(row.try_get("created_at")?),
+        updated_at: from_ms(row.try_get("updated_at")?),
+    })
+}
+
+/// A beneficiary the caller may act for (relay or coordinator of their
+/// territory); anyone else gets 404.
+pub async fn load_for<'e, E>(executor: E, user: &AuthUser, id: &str) -> ApiResult<Beneficiary>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{BENEFICIARY_SELECT} WHERE b.id = $1 AND b.erased_at IS NULL"
+    )))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?
+    .ok_or_else(beneficiary_not_found)?;
+    let beneficiary = beneficiary_from_row(&row)?;
+    if !is_staff(user, &beneficiary.territory_id) {
+        return Err(beneficiary_not_found());
+    }
+    Ok(beneficiary)
+}
+
+/// Registers a person who has no account or no smartphone, with their
+/// consent (who recorded it, when, how).
+#[utoipa::path(post, path = "/api/v1/territories/{id}/beneficiaries", tag = "relays",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Territory")),
+    request_body = BeneficiaryInput,
+    responses(
+        (status = 201, body = Beneficiary),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem),
+    ))]
+async fn create_beneficiary(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(territory_id): Path<String>,
+    ApiJson(input): ApiJson<BeneficiaryInput>,
+) -> ApiResult<(StatusCode, Json<Beneficiary>)> {
+    require_staff(&state, &user, &territory_id).await?;
+    let draft = input.validate().map_err(ApiError::Validation)?;
+    let commune = state.places.current(&draft.insee).ok_or_else(|| {
+        ApiError::field(
+            "commune_id",
+            "Commune inconnue : choisissez-la dans la liste proposée.",
+        )
+    })?;
+    let label = commune.name.clone();
+    let id = new_id();
+    let now = now_ms();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO beneficiaries (id, territory_id, display_name, phone, commune_insee, commune_label,
+            reach_by, consent_by, consent_at, consent_method, created_at, updated_at, last_active_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $9)",
+    )
+    .bind(&id)
+    .bind(&territory_id)
+    .bind(draft.display_name.as_str())
+    .bind(draft.phone.as_ref().map(|p| p.as_str().to_string()))
+    .bind(&commune.insee)
+    .bind(&label)
+    .bind(draft.reach_by.code())
+    .bind(&user.id)
+    .bind(now)
+    .bind(&draft.consent_method)
+    .execute(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        Some(&territory_id),
+        &user.id,
+        "beneficiary_registered",
+        ("beneficiary", &id),
+        &format!("consentement : {}", draft.consent_method),
+    )
+    .await?;
+    let beneficiary = load_for(&mut *tx, &user, &id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(beneficiary)))
+}
+
+/// The territory's beneficiaries, by name.
+#[utoipa::path(get, path = "/api/v1/territories/{id}/beneficiaries", tag = "relays",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Territory")),
+    responses(
+        (status = 200, body = Vec<Beneficiary>),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+    ))]
+async fn list_beneficiaries(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(territory_id): Path<String>,
+) -> ApiResult<Json<Vec<Beneficiary>>> {
+    require_staff(&state, &user, &territory_id).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{BENEFICIARY_SELECT} WHERE b.territory_id = $1 AND b.erased_at IS NULL
+         ORDER BY b.display_name LIMIT 2000"
+    )))
+    .bind(&territory_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    rows.iter()
+        .map(beneficiary_from_row)
+        .collect::<ApiResult<Vec<_>>>()
+        .map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/beneficiaries/{id}", tag = "relays",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Beneficiary), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn get_beneficiary(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Beneficiary>> {
+    load_for(&state.db.pool, &user, &id).await.map(Json)
+}
+
+/// Corrects a beneficiary's name, phone or how they are reached.
+#[utoipa::path(patch, path = "/api/v1/beneficiaries/{id}", tag = "relays",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = BeneficiaryPatch,
+    responses(
+        (status = 200, body = Beneficiary),
+        (status = 401, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, body = Problem),
+    ))]
+async fn patch_beneficiary(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<BeneficiaryPatch>,
+) -> ApiResult<Json<Beneficiary>> {
+    let mut tx = state.db.begin_write().await?;
+    let current = load_for(&mut *tx, &user, &id).await?;
+    let mut invalid = Invalid::new();
+    let name = match patch.display_name.as_deref() {
+        None => current.display_name.clone(),
+        Some(raw) => match lotocar_shared::people::DisplayName::new(raw) {
+            Ok(n) => n.as_str().to_string(),
+            Err(message) => {
+                invalid.push("display_name", message);
+                String::new()
+            }
+        },
+    };
+    let phone = match patch.phone.as_deref().map(str::trim) {
+        None => current.phone.clone(),
+        Some("") => None,
+        Some(raw) => match PhoneNumber::parse(raw) {
+            Ok(p) => Some(p.as_str().to_string()),
+            Err(message) => {
+                invalid.push("phone", message);
+                None
+            }
+        },
+    };
+    let reach_by = patch.reach_by.unwrap_or(current.reach_by);
+    if reach_by == ReachBy::Sms && phone.is_none() && invalid.is_empty() {
+        invalid.push(
+            "reach_by",
+            "Pour la prévenir par SMS, indiquez son numéro de portable ; sinon choisissez « appel du relais ».",
+        );
+    }
+    if !invalid.is_empty() {
+        return Err(ApiError::Validation(invalid));
+    }
+    sqlx::query(
+        "UPDATE beneficiaries SET display_name = $2, phone = $3, reach_by = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(&id)
+    .bind(&name)
+    .bind(&phone)
+    .bind(reach_by.code())
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        Some(&current.territory_id),
+        &user.id,
+        "beneficiary_updated",
+        ("beneficiary", &id),
+        "",
+    )
+    .await?;
+    let beneficiary = load_for(&mut *tx, &user, &id).await?;
+    tx.commit().await?;
+    Ok(Json(beneficiary))
+}
+
+/// Erases a beneficiary's personal data at their request (the relay acts
+/// for people without an account): name, phone and consent details go;
+/// their needs stay as anonymous figures; live bookings are cancelled and
+/// the drivers told.
+#[utoipa::path(delete, path = "/api/v1/beneficiaries/{id}", tag = "relays",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Erased"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn erase_beneficiary(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin_write().await?;
+    let current = load_for(&mut *tx, &user, &id).await?;
+    erase_beneficiary_in(&state, &mut tx, &id, &user.id).await?;
+    audit(
+        &mut tx,
+        Some(&current.territory_id),
+        &user.id,
+        "beneficiary_erased",
+        ("beneficiary", &id),
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a beneficiary's personal data, cancels their live bookings and
+/// closes their open needs (kept, anonymous, for the figures).
+pub async fn erase_beneficiary_in(
+    state: &AppState,
+    tx: &mut Tx,
+    id: &str,
+    by: &str,
+) -> ApiResult<()> {
+    let needs = sqlx::query(
+        "SELECT id FROM needs WHERE on_behalf_of = $1 AND status IN ('open', 'booked')",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for need in &needs {
+        let need_id: String = need.try_get("id")?;
+        bookings::cancel_all(
+            state,
+            tx,
+            "need_id",
+            &need_id,
+            by,
+            "la personne a quitté le service",
+        )
+        .await?;
+        let change_seq = next_change(tx).await?;
+        sqlx::query(
+            "UPDATE needs SET status = 'cancelled', outcome = COALESCE(outcome, 'cancelled_by_passenger'),
+                outcome_reason = COALESCE(outcome_reason, 'compte supprimé'), outcome_at = COALESCE(outcome_at, $2),
+                updated_at = $2, change_seq = $3 WHERE id = $1",
+        )
+        .bind(&need_id)
+        .bind(now_ms())
+        .bind(change_seq)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE beneficiaries SET display_name = '', phone = NULL, consent_method = '',
+            erased_at = $2, updated_at = $2 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NeedFilter {
+    /// `open`, `booked`, `done`, `unserved`, `cancelled`.
+    pub status: Option<String>,
+    /// First day (YYYY-MM-DD) of the needs' dates.
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day (YYYY-MM-DD).
+    pub to: Option<chrono::NaiveDate>,
+}
+
+/// The territory's needs: a relay sees those of the people registered on
+/// the territory, a coordinator every need. Cancelled and unserved needs
+/// stay listed with their outcome.
+#[utoipa::path(get, path = "/api/v1/territories/{id}/requests", tag = "relays",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Territory"), NeedFilter),
+    responses(
+        (status = 200, body = Vec<Need>),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+    ))]
+async fn territory_requests(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(territory_id): Path<String>,
+    Query(filter): Query<NeedFilter>,
+) -> ApiResult<Json<Vec<Need>>> {
+    require_staff(&state, &user, &territory_id).await?;
+    territory_needs(&state, &user, &territory_id, &filter)
+        .await
+        .map(Json)
+}
+
+pub async fn territory_needs(
+    state: &AppState,
+    user: &AuthUser,
+    territory_id: &str,
+    filter: &NeedFilter,
+) -> ApiResult<Vec<Need>> {
+    let only_beneficiaries = !is_coordinator(user, territory_id);
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT n.*, b.display_name AS beneficiary_name FROM needs n
+         LEFT JOIN beneficiaries b ON b.id = n.on_behalf_of
+         WHERE n.territory_id = $1 {}
+           AND ($2 = '' OR n.status = $2)
+           AND ($3 = '' OR n.last_date IS NULL OR n.last_date >= $3)
+           AND ($4 = '' OR n.first_date <= $4)
+         ORDER BY n.first_date DESC, n.created_at DESC LIMIT 1000",
+        if only_beneficiaries {
+            "AND n.on_behalf_of IS NOT NULL"
+        } else {
+            ""
+        }
+    )))
+    .bind(territory_id)
+    .bind(filter.status.clone().unwrap_or_default())
+    .bind(filter.from.map(|d| d.to_string()).unwrap_or_default())
+    .bind(filter.to.map(|d| d.to_string()).unwrap_or_default())
+    .fetch_all(&state.db.pool)
+    .await?;
+    rows.iter().map(need_from_row).collect()
+}
+
+/// Records what became of a need: done, no driver, cancelled (by whom), no
+/// show, with a reason. The need stays, with its outcome. "Done" also
+/// marks its confirmed trip as having taken place (the driver is asked to
+/// confirm, as when the passenger says it in the app); a cancellation
+/// cancels its live bookings and tells the driver.
+#[utoipa::path(put, path = "/api/v1/requests/{id}/outcome", tag = "relays",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = OutcomeInput,
+    responses(
+        (status = 200, body = Need),
+        (status = 401, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "The trip has not taken place yet", body = Problem),
+        (status = 422, body = Problem),
+    ))]
+async fn record_outcome(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<OutcomeInput>,
+) -> ApiResult<Json<Need>> {
+    let reason = input.validate().map_err(ApiError::Validation)?;
+    let mut tx = state.db.begin_write().await?;
+    let row = sqlx::query(
+        "SELECT n.*, b.territory_id AS beneficiary_territory, b.display_name AS beneficiary_name
+         FROM needs n LEFT JOIN beneficiaries b ON b.id = n.on_behalf_of WHERE n.id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(need_not_found)?;
+    let owner: String = row.try_get("owner_id")?;
+    let territory: Option<String> = row.try_get("territory_id")?;
+    let beneficiary_territory: Option<String> = row.try_get("beneficiary_territory")?;
+    let allowed = owner == user.id
+        || beneficiary_territory
+            .as_deref()
+            .is_some_and(|t| is_staff(&user, t))
+        || territory
+            .as_deref()
+            .is_some_and(|t| is_coordinator(&user, t));
+    if !allowed {
+        return Err(need_not_found());
+    }
+    let need = need_from_row(&row)?;
+    let tz = state.config.timezone;
+    let today = crate::db::now().with_timezone(&tz).date_naive();
+    let first: String = row.try_get("first_date")?;
+    if input.outcome == Outcome::Done && first.as_str() > today.to_string().as_str() {
+        return Err(ApiError::Conflict {
+            code: "trip_not_started",
+            detail: "Le trajet n'a pas encore eu lieu : vous pourrez l'indiquer après.".into(),
+        });
+    }
+    let reason_text = reason.clone().unwrap_or_default();
+    match input.outcome {
+        Outcome::Done => {
+            bookings::complete_all_for_need(&state, &mut tx, &id, &user.id).await?;
+        }
+        _ => {
+            bookings::cancel_all(&state, &mut tx, "need_id", &id, &user.id, &reason_text).await?;
+        }
+    }
+    let status = match input.outcome {
+        Outcome::Done => "done",
+        Outcome::NoDriver => "unserved",
+        _ => "cancelled",
+    };
+    let change_seq = next_change(&mut tx).await?;
+    sqlx::query(
+        "UPDATE needs SET status = $2, outcome = $3, outcome_reason = $4, outcome_by = $5, outcome_at = $6,
+            updated_at = $6, change_seq = $7 WHERE id = $1",
+    )
+    .bind(&id)
+    .bind(status)
+    .bind(input.outcome.code())
+    .bind(&reason)
+    .bind(&user.id)
+    .bind(now_ms())
+    .bind(change_seq)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(beneficiary) = need.on_behalf_of.as_deref() {
+        sqlx::query("UPDATE beneficiaries SET last_active_at = $2 WHERE id = $1")
+            .bind(beneficiary)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+    }
+    audit(
+        &mut tx,
+        beneficiary_territory.as_deref().or(territory.as_deref()),
+        &user.id,
+        "outcome_recorded",
+        ("request", &id),
+        &format!(
+            "{}{}",
+            input.outcome.label(),
+            reason.map(|r| format!(" : {r}")).unwrap_or_default()
+        ),
+    )
+    .await?;
+    let row = sqlx::query(
+        "SELECT n.*, b.display_name AS beneficiary_name FROM needs n
+         LEFT JOIN beneficiaries b ON b.id = n.on_behalf_of WHERE n.id = $1",
+    )
+    .bind(&id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let need = need_from_row(&row)?;
+    tx.commit().await?;
+    Ok(Json(need))
+}
+
+fn need_not_found() -> ApiError {
+    ApiError::NotFound("Cette demande n'existe pas, ou elle n'est pas à vous.".into())
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor_id: String,
+    pub actor_name: String,
+    /// `beneficiary_registered`, `request_posted_for`, `booking_requested_for`,
+    /// `outcome_recorded`, `beneficiary_erased`, `contact_revealed`…
+    pub action: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub detail: String,
+}
+
+/// What relays did on the territory, and whose contact details were shown
+/// to whom on its trips, newest first. For the territory's coordinator.
+#[utoipa::path(get, path = "/api/v1/territories/{id}/audit", tag = "relays",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Territory")),
+    responses(
+        (status = 200, body = Vec<AuditEntry>),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+    ))]
+async fn audit_log(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(territory_id): Path<String>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    require_coordinator(&state, &user, &territory_id).await?;
+    let rows = sqlx::query(
+        "SELECT a.at, a.actor_id, COALESCE(u.display_name, '') AS actor_name, a.action,
+                a.subject_kind, a.subject_id, a.detail
+         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+         WHERE a.territory_id = $1
+         UNION ALL
+         SELECT r.at, r.viewer_id AS actor_id, COALESCE(u.display_name, '') AS actor_name,
+                'contact_revealed' AS action, 'booking' AS subject_kind, r.booking_id AS subject_id,
+                r.fields AS detail
+         FROM contact_reveals r
+         JOIN bookings bk ON bk.id = r.booking_id
+         JOIN needs n ON n.id = bk.need_id
+         LEFT JOIN users u ON u.id = r.viewer_id
+         WHERE n.territory_id = $1
+         ORDER BY at DESC LIMIT 1000",
+    )
+    .bind(&territory_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                at: from_ms(r.try_get("at")?),
+                actor_id: r.try_get("actor_id")?,
+                actor_name: r.try_get("actor_name")?,
+                action: r.try_get("action")?,
+                subject_kind: r.try_get("subject_kind")?,
+                subject_id: r.try_get("subject_id")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()
+        .map(Json)
+}
