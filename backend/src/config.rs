@@ -147,6 +147,12 @@ pub struct Config {
     #[arg(long, env = "LOTOCAR_RETRY_BASE_MS", default_value_t = 30_000)]
     pub retry_base_ms: u64,
 
+    /// Personal data of accounts (and of people registered by relays)
+    /// inactive for this many months is erased; their trips stay as
+    /// anonymous figures. See docs/privacy.md.
+    #[arg(long, env = "LOTOCAR_RETENTION_MONTHS", default_value_t = 24)]
+    pub retention_months: u32,
+
     /// Development only (with --dev): run the clock this many hours ahead.
     #[arg(
         long,

@@ -65,6 +65,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::bookings::router())
         .merge(crate::sync::router())
         .merge(crate::relay::router())
+        .merge(crate::privacy::router())
 }
 
 /// The whole application.

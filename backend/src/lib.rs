@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod matching;
 pub mod notify;
 pub mod places;
+pub mod privacy;
 pub mod relay;
 pub mod routing;
 pub mod state;

@@ -272,10 +272,7 @@ async fn a_relay_sees_only_its_territory(backend: Backend) {
     assert_eq!(mine.body, json!([]));
     let outcome = server
         .put(
-            &format!(
-                "/api/v1/requests/{}/outcome",
-                need["id"].as_str().unwrap()
-            ),
+            &format!("/api/v1/requests/{}/outcome", need["id"].as_str().unwrap()),
             Some(&other),
             &json!({ "outcome": "no_driver", "reason": "personne" }),
         )
@@ -340,12 +337,8 @@ async fn unserved_and_cancelled_needs_stay_visible_with_their_reason(backend: Ba
     let id = person["id"].as_str().unwrap();
     let first = post_for(&server, &relay, id, &next_weekday(1, 2)).await;
     let second = post_for(&server, &relay, id, &next_weekday(3, 2)).await;
-    let outcome = |need: &Value| {
-        format!(
-            "/api/v1/requests/{}/outcome",
-            need["id"].as_str().unwrap()
-        )
-    };
+    let outcome =
+        |need: &Value| format!("/api/v1/requests/{}/outcome", need["id"].as_str().unwrap());
 
     // A reason is required: nothing changes without one.
     let missing = server

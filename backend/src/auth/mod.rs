@@ -540,7 +540,7 @@ async fn load_user(db: &Db, user_id: &str) -> ApiResult<Option<Me>> {
     }))
 }
 
-async fn load_me(db: &Db, user_id: &str) -> ApiResult<Me> {
+pub async fn load_me(db: &Db, user_id: &str) -> ApiResult<Me> {
     load_user(db, user_id).await?.ok_or(ApiError::Unauthorized)
 }
 

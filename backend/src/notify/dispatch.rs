@@ -41,6 +41,9 @@ pub async fn run(state: AppState) {
             if let Err(err) = crate::bookings::housekeeping(&state).await {
                 tracing::warn!(error = %err, "housekeeping failed");
             }
+            if let Err(err) = crate::privacy::purge_inactive(&state).await {
+                tracing::warn!(error = %err, "retention purge failed");
+            }
             housekeeping_at = now_ms() + 30_000;
         }
         match claim(&state, &owner, 100).await {

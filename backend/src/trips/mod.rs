@@ -632,13 +632,20 @@ async fn delete_request(
         )
         .await?;
         let change_seq = next_change(&mut tx).await?;
-        sqlx::query("UPDATE needs SET status = $2, updated_at = $3, change_seq = $4 WHERE id = $1")
-            .bind(&id)
-            .bind(NeedStatus::Cancelled.code())
-            .bind(now_ms())
-            .bind(change_seq)
-            .execute(&mut *tx)
-            .await?;
+        // Kept with its outcome, for the territory's figures.
+        sqlx::query(
+            "UPDATE needs SET status = $2, updated_at = $3, change_seq = $4,
+                outcome = 'cancelled_by_passenger', outcome_reason = 'annulée dans l''application',
+                outcome_by = $5, outcome_at = $3
+             WHERE id = $1",
+        )
+        .bind(&id)
+        .bind(NeedStatus::Cancelled.code())
+        .bind(now_ms())
+        .bind(change_seq)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
