@@ -147,6 +147,11 @@ pub struct Config {
     #[arg(long, env = "LOTOCAR_RETRY_BASE_MS", default_value_t = 30_000)]
     pub retry_base_ms: u64,
 
+    /// kg CO₂e per car-km avoided, for impact figures (ADEME, "voiture
+    /// thermique"; see docs/impact.md).
+    #[arg(long, env = "LOTOCAR_CO2_KG_PER_KM", default_value_t = crate::impact::DEFAULT_CO2_KG_PER_KM)]
+    pub co2_kg_per_km: f64,
+
     /// Personal data of accounts (and of people registered by relays)
     /// inactive for this many months is erased; their trips stay as
     /// anonymous figures. See docs/privacy.md.

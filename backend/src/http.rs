@@ -37,6 +37,7 @@ use crate::state::AppState;
         (name = "bookings", description = "Seats on trips"),
         (name = "notifications", description = "What people are told"),
         (name = "sync", description = "Catching up after being offline"),
+        (name = "impact", description = "Figures for funders: aggregates only"),
         (name = "relays", description = "Relays act for people without a smartphone; coordinators oversee a territory"),
     )
 )]
@@ -66,6 +67,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::sync::router())
         .merge(crate::relay::router())
         .merge(crate::privacy::router())
+        .merge(crate::impact::router())
+        .merge(crate::registry::router())
 }
 
 /// The whole application.

@@ -343,6 +343,8 @@ pub struct Response {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+    /// The raw body (CSV, HTML).
+    pub text: String,
 }
 
 impl Response {
@@ -354,6 +356,7 @@ impl Response {
             status,
             headers,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
 

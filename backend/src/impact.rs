@@ -1,0 +1,423 @@
+//! Impact figures of a territory, for the people who fund it: needs
+//! posted, the share served, trips done, people served, kilometres shared,
+//! CO₂ avoided, return rate, why needs went unserved; by month and by
+//! commune; as JSON or CSV. Aggregates only: no name, phone or e-mail ever
+//! appears, people are counted by opaque ids. Definitions: docs/impact.md.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use lotocar_shared::GeoPoint;
+use lotocar_shared::api::Problem;
+use lotocar_shared::relay::Outcome;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::relay::require_staff;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(impact))
+}
+
+/// kg CO₂e per car-km: ADEME, Base Empreinte / impactCO2.fr, "voiture
+/// thermique" (0.218 kg CO₂e/km). Every passenger-km shared is counted as
+/// one car-km not driven (docs/impact.md).
+pub const DEFAULT_CO2_KG_PER_KM: f64 = 0.218;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ImpactParams {
+    /// First day of the period (YYYY-MM-DD), by the date of the trip asked.
+    from: Option<String>,
+    /// Last day of the period (YYYY-MM-DD).
+    to: Option<String>,
+    /// `csv` for a spreadsheet (also chosen by `Accept: text/csv`).
+    format: Option<String>,
+}
+
+/// The figures of one slice (the whole period, a month, a commune).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Figures {
+    pub needs_posted: u64,
+    /// Needs for which a seat was booked or the trip took place.
+    pub needs_served: u64,
+    /// `needs_served / needs_posted`, 0 when nothing was posted.
+    pub served_share: f64,
+    /// Needs whose trip took place.
+    pub trips_done: u64,
+    /// Distinct people (passengers or people registered by a relay) with a
+    /// trip done.
+    pub people_served: u64,
+    /// Passenger-kilometres of the trips done.
+    pub km_shared: f64,
+    pub co2_avoided_kg: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MonthFigures {
+    /// "2026-12".
+    pub month: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CommuneFigures {
+    /// `commune:<INSEE>` of the needs' origin.
+    pub commune_id: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Reason {
+    /// `no_driver`, `cancelled_by_passenger`, `cancelled_by_driver`,
+    /// `no_show`, or `declined_by_driver` (a booking request refused).
+    pub code: String,
+    pub label: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Impact {
+    pub territory_id: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    #[serde(flatten)]
+    pub totals: Figures,
+    /// Among people with a trip done, the share with at least two.
+    pub return_rate: f64,
+    pub reasons: Vec<Reason>,
+    pub by_month: Vec<MonthFigures>,
+    pub by_commune: Vec<CommuneFigures>,
+    /// kg CO₂e per car-km used (see docs/impact.md for its source).
+    pub co2_kg_per_km: f64,
+}
+
+/// One need, reduced to what the figures use.
+struct Row_ {
+    person: String,
+    first_date: String,
+    commune_insee: Option<String>,
+    commune_label: String,
+    status: String,
+    outcome: Option<String>,
+    km: f64,
+}
+
+#[derive(Default)]
+struct Tally {
+    needs: u64,
+    served: u64,
+    done: u64,
+    people: HashSet<String>,
+    km: f64,
+}
+
+impl Tally {
+    fn add(&mut self, row: &Row_) {
+        self.needs += 1;
+        let done = row.status == "done";
+        if done || row.status == "booked" {
+            self.served += 1;
+        }
+        if done {
+            self.done += 1;
+            self.people.insert(row.person.clone());
+            self.km += row.km;
+        }
+    }
+
+    fn figures(&self, co2_per_km: f64) -> Figures {
+        let round = |x: f64| (x * 10.0).round() / 10.0;
+        Figures {
+            needs_posted: self.needs,
+            needs_served: self.served,
+            served_share: if self.needs == 0 {
+                0.0
+            } else {
+                (self.served as f64 / self.needs as f64 * 1000.0).round() / 1000.0
+            },
+            trips_done: self.done,
+            people_served: self.people.len() as u64,
+            km_shared: round(self.km),
+            co2_avoided_kg: round(self.km * co2_per_km),
+        }
+    }
+}
+
+fn parse_day(field: &str, value: &Option<String>) -> ApiResult<Option<NaiveDate>> {
+    match value.as_deref().filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| {
+                ApiError::field(
+                    field,
+                    "Date attendue au format AAAA-MM-JJ, par exemple 2026-12-31.",
+                )
+            }),
+    }
+}
+
+/// The territory's impact over a period (by the date of the trips asked),
+/// in JSON or, with `format=csv` or `Accept: text/csv`, as a CSV table
+/// (UTF-8, header row; one row for the whole period, one per month, one
+/// per commune).
+#[utoipa::path(get, path = "/api/v1/territories/{id}/impact", tag = "impact",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Territory"), ImpactParams),
+    responses(
+        (status = 200, body = Impact, description = "JSON, or text/csv"),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, body = Problem),
+    ))]
+async fn impact(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(territory_id): Path<String>,
+    Query(params): Query<ImpactParams>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    require_staff(&state, &user, &territory_id).await?;
+    let from = parse_day("from", &params.from)?;
+    let to = parse_day("to", &params.to)?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(ApiError::field(
+            "to",
+            "La fin de la période doit être après son début.",
+        ));
+    }
+    let figures = compute(&state, &territory_id, from, to).await?;
+    let wants_csv = params.format.as_deref() == Some("csv")
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/csv"));
+    if wants_csv {
+        let name = format!(
+            "attachment; filename=\"impact-{territory_id}-{}-{}.csv\"",
+            from.map(|d| d.to_string())
+                .unwrap_or_else(|| "debut".into()),
+            to.map(|d| d.to_string()).unwrap_or_else(|| "fin".into())
+        );
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, name),
+            ],
+            to_csv(&figures),
+        )
+            .into_response());
+    }
+    Ok(Json(figures).into_response())
+}
+
+pub async fn compute(
+    state: &AppState,
+    territory_id: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> ApiResult<Impact> {
+    let co2_per_km = state.config.co2_kg_per_km;
+    let circuity = state.config.circuity;
+    let rows = sqlx::query(
+        "SELECT owner_id, on_behalf_of, first_date, origin_insee, origin_label, origin_lat, origin_lon,
+                dest_lat, dest_lon, seats, status, outcome
+         FROM needs WHERE territory_id = $1 AND ($2 = '' OR first_date >= $2) AND ($3 = '' OR first_date <= $3)",
+    )
+    .bind(territory_id)
+    .bind(from.map(|d| d.to_string()).unwrap_or_default())
+    .bind(to.map(|d| d.to_string()).unwrap_or_default())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut needs = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let owner: String = r.try_get("owner_id")?;
+        let behalf: Option<String> = r.try_get("on_behalf_of")?;
+        let a = GeoPoint::new(r.try_get("origin_lat")?, r.try_get("origin_lon")?);
+        let b = GeoPoint::new(r.try_get("dest_lat")?, r.try_get("dest_lon")?);
+        let seats: i64 = r.try_get("seats")?;
+        let km = match (a, b) {
+            (Ok(a), Ok(b)) => a.distance_m(b) * circuity / 1000.0 * seats as f64,
+            _ => 0.0,
+        };
+        let insee: Option<String> = r.try_get("origin_insee")?;
+        let commune_label = insee
+            .as_deref()
+            .and_then(|i| state.places.current(i))
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| r.try_get::<String, _>("origin_label").unwrap_or_default());
+        needs.push(Row_ {
+            person: behalf.map(|b| format!("b:{b}")).unwrap_or(owner),
+            first_date: r.try_get("first_date")?,
+            commune_insee: insee,
+            commune_label,
+            status: r.try_get("status")?,
+            outcome: r.try_get("outcome")?,
+            km,
+        });
+    }
+
+    let mut total = Tally::default();
+    let mut months: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut communes: HashMap<String, (String, Tally)> = HashMap::new();
+    let mut trips_by_person: HashMap<&str, u32> = HashMap::new();
+    let mut reasons: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for need in &needs {
+        total.add(need);
+        months
+            .entry(need.first_date.get(..7).unwrap_or("").to_string())
+            .or_default()
+            .add(need);
+        if let Some(insee) = &need.commune_insee {
+            communes
+                .entry(insee.clone())
+                .or_insert_with(|| (need.commune_label.clone(), Tally::default()))
+                .1
+                .add(need);
+        }
+        if need.status == "done" {
+            *trips_by_person.entry(&need.person).or_default() += 1;
+        }
+        if let Some(outcome) = need.outcome.as_deref().and_then(Outcome::from_code)
+            && outcome != Outcome::Done
+        {
+            *reasons.entry(outcome.code()).or_default() += 1;
+        }
+    }
+    let declined: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM bookings b JOIN needs n ON n.id = b.need_id
+         WHERE n.territory_id = $1 AND b.status = 'CANCELLED' AND b.status_by = b.driver_id
+           AND ($2 = '' OR n.first_date >= $2) AND ($3 = '' OR n.first_date <= $3)",
+    )
+    .bind(territory_id)
+    .bind(from.map(|d| d.to_string()).unwrap_or_default())
+    .bind(to.map(|d| d.to_string()).unwrap_or_default())
+    .fetch_one(&state.db.pool)
+    .await?
+    .try_get("n")?;
+
+    let returning = trips_by_person.values().filter(|&&n| n >= 2).count();
+    let mut reasons: Vec<Reason> = reasons
+        .into_iter()
+        .map(|(code, count)| Reason {
+            code: code.to_string(),
+            label: Outcome::from_code(code)
+                .map(|o| o.label().to_string())
+                .unwrap_or_default(),
+            count,
+        })
+        .collect();
+    if declined > 0 {
+        reasons.push(Reason {
+            code: "declined_by_driver".into(),
+            label: "demande refusée par le conducteur".into(),
+            count: declined as u64,
+        });
+    }
+    let mut by_commune: Vec<CommuneFigures> = communes
+        .into_iter()
+        .map(|(insee, (name, tally))| CommuneFigures {
+            commune_id: format!("commune:{insee}"),
+            name,
+            figures: tally.figures(co2_per_km),
+        })
+        .collect();
+    by_commune.sort_by(|a, b| {
+        b.figures
+            .needs_posted
+            .cmp(&a.figures.needs_posted)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(Impact {
+        territory_id: territory_id.to_string(),
+        from: from.map(|d| d.to_string()),
+        to: to.map(|d| d.to_string()),
+        totals: total.figures(co2_per_km),
+        return_rate: if trips_by_person.is_empty() {
+            0.0
+        } else {
+            (returning as f64 / trips_by_person.len() as f64 * 1000.0).round() / 1000.0
+        },
+        reasons,
+        by_month: months
+            .into_iter()
+            .map(|(month, tally)| MonthFigures {
+                month,
+                figures: tally.figures(co2_per_km),
+            })
+            .collect(),
+        by_commune,
+        co2_kg_per_km: co2_per_km,
+    })
+}
+
+/// One table: the whole period, then each month, then each commune.
+pub fn to_csv(impact: &Impact) -> String {
+    let mut out = String::from(
+        "dimension,cle,libelle,demandes,demandes_servies,part_servie,trajets_effectues,personnes_servies,km_partages,co2_evite_kg\n",
+    );
+    let mut line = |dimension: &str, key: &str, label: &str, f: &Figures| {
+        out.push_str(&format!(
+            "{dimension},{},{},{},{},{},{},{},{},{}\n",
+            csv_field(key),
+            csv_field(label),
+            f.needs_posted,
+            f.needs_served,
+            f.served_share,
+            f.trips_done,
+            f.people_served,
+            f.km_shared,
+            f.co2_avoided_kg
+        ));
+    };
+    let period = format!(
+        "{} – {}",
+        impact.from.as_deref().unwrap_or("début"),
+        impact.to.as_deref().unwrap_or("aujourd'hui")
+    );
+    line("periode", &impact.territory_id, &period, &impact.totals);
+    for m in &impact.by_month {
+        line("mois", &m.month, &m.month, &m.figures);
+    }
+    for c in &impact.by_commune {
+        line("commune", &c.commune_id, &c.name, &c.figures);
+    }
+    out
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_with_commas_or_quotes_are_quoted() {
+        assert_eq!(csv_field("Figeac"), "Figeac");
+        assert_eq!(csv_field("Saint-Cirq, Lapopie"), "\"Saint-Cirq, Lapopie\"");
+        assert_eq!(csv_field("dit \"le bourg\""), "\"dit \"\"le bourg\"\"\"");
+    }
+}

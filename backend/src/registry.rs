@@ -1,0 +1,344 @@
+//! Export to the national carpool proof registry ("Registre de preuve de
+//! covoiturage", operator API v3.3): for each completed trip, the body of
+//! `POST /journeys`. Journeys the registry's rules would refuse (under
+//! 2 km, more than 4 a day for one person, less than 30 min apart, sent
+//! more than 24 h after the start) or that lack what the registry needs
+//! (a phone number, a last name) are flagged and marked not to send.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use lotocar_shared::GeoPoint;
+use lotocar_shared::api::{MatchStop, Problem};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::relay::require_coordinator;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(journeys))
+}
+
+/// `identity_key` as the registry defines it: SHA-256 (hex) of
+/// "<phone in E.164>-<LAST NAME>", the last name in capitals, without
+/// accents, hyphens or apostrophes (each becomes a space).
+/// `"+33701020304"`, `"D'Hérûg-de-l'Hérault"` → sha256 of
+/// `"+33701020304-D HERUG DE L HERAULT"`.
+pub fn identity_key(phone_e164: &str, last_name: &str) -> String {
+    let name: String = deunicode::deunicode(last_name)
+        .to_uppercase()
+        .chars()
+        .map(|c| if c.is_ascii_uppercase() { c } else { ' ' })
+        .collect();
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    hex::encode(Sha256::digest(format!("{phone_e164}-{name}").as_bytes()))
+}
+
+/// The phone number without its last two digits ("+336010203").
+pub fn phone_trunc(phone_e164: &str) -> String {
+    phone_e164[..phone_e164.len().saturating_sub(2)].to_string()
+}
+
+/// The last name in a display name: the words after the first name
+/// ("Jean de La Fontaine" → "de La Fontaine"); none when there is only a
+/// first name or an initial ("Marie D."). Lotocar asks for a display name,
+/// not a civil identity: see docs/impact.md.
+pub fn last_name_of(display_name: &str) -> Option<String> {
+    let words: Vec<&str> = display_name.split_whitespace().collect();
+    if words.len() < 2 {
+        return None;
+    }
+    let rest = &words[1..];
+    let initial = |w: &&str| w.chars().filter(|c| c.is_alphabetic()).count() < 2;
+    if rest.iter().any(initial) {
+        return None;
+    }
+    Some(rest.join(" "))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ExportParams {
+    /// First day (YYYY-MM-DD) of the trips.
+    from: Option<String>,
+    /// Last day (YYYY-MM-DD).
+    to: Option<String>,
+}
+
+/// One completed trip, ready for `POST /journeys` or flagged.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RegistryJourney {
+    pub booking_id: String,
+    pub date: String,
+    /// Whether to send it: no flag.
+    pub send: bool,
+    /// Why not: `distance_too_short`, `too_many_trips_by_day`,
+    /// `too_close_trips`, `expired`, `driver_phone_missing`,
+    /// `passenger_phone_missing`, `driver_last_name_missing`,
+    /// `passenger_last_name_missing`.
+    pub flags: Vec<String>,
+    /// The `POST /journeys` body (registry API v3.3).
+    #[schema(value_type = Object)]
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RegistryExport {
+    pub territory_id: String,
+    pub api_version: String,
+    pub journeys: Vec<RegistryJourney>,
+}
+
+/// One person's trip on a day: (trip id, start, index of the journey).
+type DayTrip = (String, DateTime<Utc>, usize);
+
+struct Person {
+    id: String,
+    name: String,
+    phone: Option<String>,
+}
+
+/// The completed trips of the territory as registry journeys, for its
+/// coordinator. A trip is completed when one side said it took place
+/// (awaiting validation) or both did (validated). Class A: the operator
+/// vouches for the match (no check-in with position and time is recorded,
+/// which classes B and C need).
+#[utoipa::path(get, path = "/api/v1/territories/{id}/registry/journeys", tag = "impact",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Territory"), ExportParams),
+    responses(
+        (status = 200, body = RegistryExport),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, body = Problem),
+    ))]
+async fn journeys(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(territory_id): Path<String>,
+    Query(params): Query<ExportParams>,
+) -> ApiResult<Json<RegistryExport>> {
+    require_coordinator(&state, &user, &territory_id).await?;
+    let day = |field: &str, v: &Option<String>| -> ApiResult<String> {
+        match v.as_deref().filter(|v| !v.is_empty()) {
+            None => Ok(String::new()),
+            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map(|d| d.to_string())
+                .map_err(|_| {
+                    ApiError::field(
+                        field,
+                        "Date attendue au format AAAA-MM-JJ, par exemple 2026-12-31.",
+                    )
+                }),
+        }
+    };
+    let from = day("from", &params.from)?;
+    let to = day("to", &params.to)?;
+    let rows = sqlx::query(
+        "SELECT b.id, b.offer_id, b.first_date, b.seats, b.pickup, b.dropoff, b.driver_id, b.passenger_id,
+                n.on_behalf_of,
+                d.display_name AS driver_name, d.phone AS driver_phone, d.erased_at AS driver_erased,
+                p.display_name AS passenger_name, p.phone AS passenger_phone, p.erased_at AS passenger_erased,
+                bf.display_name AS beneficiary_name, bf.phone AS beneficiary_phone
+         FROM bookings b
+         JOIN needs n ON n.id = b.need_id
+         JOIN users d ON d.id = b.driver_id
+         JOIN users p ON p.id = b.passenger_id
+         LEFT JOIN beneficiaries bf ON bf.id = n.on_behalf_of
+         WHERE n.territory_id = $1 AND b.recurring = 0
+           AND b.status IN ('COMPLETED_PENDING_VALIDATION', 'VALIDATED')
+           AND ($2 = '' OR b.first_date >= $2) AND ($3 = '' OR b.first_date <= $3)
+         ORDER BY b.first_date, b.id",
+    )
+    .bind(&territory_id)
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&state.db.pool)
+    .await?;
+
+    let circuity = state.config.circuity;
+    let now = crate::db::now();
+    let mut journeys = Vec::new();
+    // (identity, date) → the trips and start times of that person that day.
+    let mut by_person_day: HashMap<(String, String), Vec<DayTrip>> = HashMap::new();
+    for r in &rows {
+        let pickup: MatchStop = serde_json::from_str(&r.try_get::<String, _>("pickup")?)
+            .map_err(anyhow::Error::from)?;
+        let dropoff: MatchStop = serde_json::from_str(&r.try_get::<String, _>("dropoff")?)
+            .map_err(anyhow::Error::from)?;
+        let booking_id: String = r.try_get("id")?;
+        let date: String = r.try_get("first_date")?;
+        let offer_id: String = r.try_get("offer_id")?;
+        let seats: i64 = r.try_get("seats")?;
+        let driver = Person {
+            id: r.try_get("driver_id")?,
+            name: r.try_get("driver_name")?,
+            phone: r.try_get("driver_phone")?,
+        };
+        let behalf: Option<String> = r.try_get("on_behalf_of")?;
+        let passenger = match &behalf {
+            Some(b) => Person {
+                id: format!("b{}", b.replace('-', "")),
+                name: r
+                    .try_get::<Option<String>, _>("beneficiary_name")?
+                    .unwrap_or_default(),
+                phone: r.try_get("beneficiary_phone")?,
+            },
+            None => Person {
+                id: r.try_get("passenger_id")?,
+                name: r.try_get("passenger_name")?,
+                phone: r.try_get("passenger_phone")?,
+            },
+        };
+        let mut flags = Vec::new();
+        let start_at = pickup.at.with_timezone(&Utc);
+        let end_at = dropoff.at.with_timezone(&Utc);
+        let distance = match (
+            GeoPoint::new(pickup.place.lat, pickup.place.lon),
+            GeoPoint::new(dropoff.place.lat, dropoff.place.lon),
+        ) {
+            (Ok(a), Ok(b)) => (a.distance_m(b) * circuity).round(),
+            _ => 0.0,
+        };
+        if distance < 2_000.0 {
+            flags.push("distance_too_short".to_string());
+        }
+        if now - start_at > chrono::Duration::hours(24) {
+            flags.push("expired".to_string());
+        }
+        let identity = |who: &Person, side: &str, flags: &mut Vec<String>| -> Value {
+            let phone = who.phone.clone().unwrap_or_default();
+            if phone.is_empty() {
+                flags.push(format!("{side}_phone_missing"));
+            }
+            let last = last_name_of(&who.name);
+            if last.is_none() {
+                flags.push(format!("{side}_last_name_missing"));
+            }
+            json!({
+                "operator_user_id": who.id,
+                "identity_key": identity_key(&phone, last.as_deref().unwrap_or("")),
+                "phone_trunc": phone_trunc(&phone),
+            })
+        };
+        let driver_identity = identity(&driver, "driver", &mut flags);
+        let passenger_identity = identity(&passenger, "passenger", &mut flags);
+        let trip_id = format!("{}-{}", offer_id, date);
+        let body = json!({
+            "operator_journey_id": booking_id.replace('-', "").to_lowercase(),
+            "operator_trip_id": trip_id,
+            "operator_class": "A",
+            "start": {
+                "datetime": start_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "lat": pickup.place.lat,
+                "lon": pickup.place.lon,
+            },
+            "end": {
+                "datetime": end_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "lat": dropoff.place.lat,
+                "lon": dropoff.place.lon,
+            },
+            "distance": distance,
+            "incentives": [],
+            "driver": { "identity": driver_identity, "revenue": 0 },
+            "passenger": {
+                "identity": passenger_identity,
+                "contribution": 0,
+                "seats": seats,
+                "payments": [],
+            },
+        });
+        let index = journeys.len();
+        for key in [
+            identity_key_in(&body, "driver"),
+            identity_key_in(&body, "passenger"),
+        ] {
+            by_person_day.entry((key, date.clone())).or_default().push((
+                trip_id.clone(),
+                start_at,
+                index,
+            ));
+        }
+        journeys.push(RegistryJourney {
+            booking_id,
+            date,
+            send: false,
+            flags,
+            body,
+        });
+    }
+    // Rules across journeys: at most 4 trips a day per person, 30 minutes
+    // between two trips of one person.
+    for trips in by_person_day.values() {
+        let distinct: std::collections::HashSet<&String> = trips.iter().map(|t| &t.0).collect();
+        if distinct.len() > 4 {
+            for t in trips {
+                flag(&mut journeys[t.2], "too_many_trips_by_day");
+            }
+        }
+        for a in trips {
+            for b in trips {
+                if a.0 != b.0 && (a.1 - b.1).num_minutes().abs() < 30 {
+                    flag(&mut journeys[a.2], "too_close_trips");
+                }
+            }
+        }
+    }
+    for j in &mut journeys {
+        j.send = j.flags.is_empty();
+    }
+    Ok(Json(RegistryExport {
+        territory_id,
+        api_version: "3.3".into(),
+        journeys,
+    }))
+}
+
+fn identity_key_in(body: &Value, side: &str) -> String {
+    body[side]["identity"]["identity_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn flag(journey: &mut RegistryJourney, code: &str) {
+    if !journey.flags.iter().any(|f| f == code) {
+        journey.flags.push(code.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_key_follows_the_registry_example() {
+        // The example of the registry's specification (v3.3).
+        assert_eq!(
+            identity_key("+33701020304", "D'Hérûg-de-l'Hérault"),
+            "f44ff5364363e53da750d8b7b44fa3176ea36228c5f951a9c1e606c915093d30"
+        );
+        assert_eq!(phone_trunc("+33601020304"), "+336010203");
+    }
+
+    #[test]
+    fn a_last_name_is_a_whole_word() {
+        assert_eq!(last_name_of("Marie Dupont").as_deref(), Some("Dupont"));
+        assert_eq!(last_name_of("Marie D."), None);
+        assert_eq!(last_name_of("Marie"), None);
+        assert_eq!(
+            last_name_of("Jean de La Fontaine").as_deref(),
+            Some("de La Fontaine")
+        );
+    }
+}

@@ -1,0 +1,345 @@
+//! What funders and the national registry see: a relay's trip for a person
+//! without a smartphone shows in the territory's impact figures, in their
+//! CSV, and as a registry `POST /journeys` body that validates against the
+//! registry's own schema; unserved and cancelled needs show with their
+//! reasons; no personal data in the figures. On both databases.
+
+mod common;
+
+use chrono::TimeZone;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both_databases!(a_relays_trip_reaches_the_figures_the_csv_and_the_registry);
+
+const RELAY: &str = "relais.gramat@example.fr";
+const COORDINATOR: &str = "coordination@example.fr";
+
+/// The request schema of `POST /journeys` in the registry's OpenAPI file
+/// (3.0, close to JSON Schema draft 4), with its `components` so that its
+/// `$ref`s resolve.
+fn journey_schema() -> jsonschema::Validator {
+    let yaml = include_str!("fixtures/rpc-operator-api-v3.3.yaml");
+    let spec: Value = serde_norway::from_str(yaml).unwrap();
+    let body = spec
+        .pointer("/paths/~1journeys/post/requestBody/content/application~1json/schema")
+        .expect("POST /journeys schema")
+        .clone();
+    let root = json!({
+        "$ref": "#/$defs/journey",
+        "$defs": { "journey": body },
+        "components": { "schemas": spec["components"]["schemas"].clone() },
+    });
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap()
+}
+
+fn errors(validator: &jsonschema::Validator, body: &Value) -> Vec<String> {
+    validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+/// Hours from now until noon (Paris) on `date`.
+fn hours_until_noon(date: &str) -> i64 {
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    let noon = chrono_tz::Europe::Paris
+        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap())
+        .unwrap();
+    (noon.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours()
+}
+
+async fn register(server: &Server, relay: &str, name: &str, phone: Option<&str>) -> String {
+    let created = server
+        .post(
+            "/api/v1/territories/lot/beneficiaries",
+            Some(relay),
+            &json!({ "display_name": name, "phone": phone, "commune_id": LIVERNON,
+                     "consent_given": true, "consent_method": "oral, au guichet de Gramat" }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.body["id"].as_str().unwrap().to_string()
+}
+
+async fn need_for(server: &Server, token: &str, person: Option<&str>, date: &str) -> Value {
+    let mut body = need_arriving(LIVERNON, FIGEAC, date, "09:30");
+    if let Some(person) = person {
+        body["on_behalf_of"] = json!(person);
+    }
+    let need = server.post("/api/v1/requests", Some(token), &body).await;
+    assert_eq!(need.status, StatusCode::CREATED, "{}", need.body);
+    need.body
+}
+
+async fn a_relays_trip_reaches_the_figures_the_csv_and_the_registry(backend: Backend) {
+    let mut server = Server::start_with(
+        backend,
+        Options {
+            demo: true,
+            ..many_sign_ins()
+        },
+    )
+    .await;
+    let relay = server.sign_in(RELAY).await;
+    let tuesday = next_weekday(1, 2);
+    let thursday = next_weekday(3, 2);
+
+    // Yvette (a phone, no smartphone): the relay books Marie's commute.
+    let yvette = register(&server, &relay, "Yvette Roux", Some("06 33 33 33 33")).await;
+    let need = need_for(&server, &relay, Some(&yvette), &tuesday).await;
+    let need_id = need["id"].as_str().unwrap().to_string();
+    let booking = server
+        .post(
+            "/api/v1/bookings",
+            Some(&relay),
+            &json!({ "request_id": need_id, "offer_id": need["matches"][0]["offer_id"], "date": tuesday }),
+        )
+        .await;
+    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
+    let marie = server.sign_in("+33600000001").await;
+    let confirmed = server
+        .patch(
+            &format!("/api/v1/bookings/{}", booking.body["id"].as_str().unwrap()),
+            Some(&marie),
+            &json!({ "status": "CONFIRMED" }),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+
+    // Jeanne (no phone): nobody drives her way that day.
+    let jeanne = register(&server, &relay, "Jeanne Martin", None).await;
+    let unserved = need_for(&server, &relay, Some(&jeanne), &thursday).await;
+    let recorded = server
+        .put(
+            &format!(
+                "/api/v1/requests/{}/outcome",
+                unserved["id"].as_str().unwrap()
+            ),
+            Some(&relay),
+            &json!({ "outcome": "no_driver", "reason": "pas de conducteur le jeudi" }),
+        )
+        .await;
+    assert_eq!(recorded.status, StatusCode::OK, "{}", recorded.body);
+
+    // Lucie, in the app, cancels hers.
+    let lucie = server.sign_in("+33600000010").await;
+    let hers = need_for(&server, &lucie, None, &thursday).await;
+    let cancelled = server
+        .delete(
+            &format!("/api/v1/requests/{}", hers["id"].as_str().unwrap()),
+            Some(&lucie),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::NO_CONTENT);
+
+    // Tuesday noon: the relay records Yvette's trip as done.
+    server.options.env.push((
+        "LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(),
+        hours_until_noon(&tuesday).to_string(),
+    ));
+    server.restart().await;
+    let relay = server.sign_in(RELAY).await;
+    let done = server
+        .put(
+            &format!("/api/v1/requests/{need_id}/outcome"),
+            Some(&relay),
+            &json!({ "outcome": "done" }),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+
+    // The figures.
+    let coordinator = server.sign_in(COORDINATOR).await;
+    let period = format!("from={}&to={}", date_in(0), date_in(30));
+    let impact = server
+        .get(
+            &format!("/api/v1/territories/lot/impact?{period}"),
+            Some(&coordinator),
+        )
+        .await;
+    assert_eq!(impact.status, StatusCode::OK, "{}", impact.body);
+    let figures = &impact.body;
+    assert_eq!(figures["needs_posted"], 3, "{figures}");
+    assert_eq!(figures["needs_served"], 1);
+    assert_eq!(figures["served_share"], 0.333);
+    assert_eq!(figures["trips_done"], 1);
+    assert_eq!(figures["people_served"], 1);
+    let km = figures["km_shared"].as_f64().unwrap();
+    // Livernon → Figeac: 16 km as the crow flies × 1.4.
+    assert!((20.0..25.0).contains(&km), "{km}");
+    let co2 = figures["co2_avoided_kg"].as_f64().unwrap();
+    assert!((co2 - km * 0.218).abs() < 0.2, "{co2} for {km} km");
+    let reasons: Vec<(&str, u64)> = figures["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["code"].as_str().unwrap(), r["count"].as_u64().unwrap()))
+        .collect();
+    assert!(reasons.contains(&("no_driver", 1)), "{reasons:?}");
+    assert!(
+        reasons.contains(&("cancelled_by_passenger", 1)),
+        "{reasons:?}"
+    );
+    let months: u64 = figures["by_month"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["needs_posted"].as_u64().unwrap())
+        .sum();
+    assert_eq!(months, 3);
+    assert_eq!(figures["by_commune"][0]["name"], "Livernon");
+    assert_eq!(figures["by_commune"][0]["needs_posted"], 3);
+    // Aggregates only: no name, phone or e-mail.
+    let text = figures.to_string();
+    for personal in ["Yvette", "Roux", "Jeanne", "Lucie", "Marie", "+336", "@"] {
+        assert!(!text.contains(personal), "{personal} in {text}");
+    }
+
+    // The same as CSV, by query or by Accept header.
+    let csv = server
+        .get(
+            &format!("/api/v1/territories/lot/impact?{period}&format=csv"),
+            Some(&coordinator),
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.content_type(), "text/csv; charset=utf-8");
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "dimension,cle,libelle,demandes,demandes_servies,part_servie,trajets_effectues,personnes_servies,km_partages,co2_evite_kg"
+    );
+    assert!(lines[1].starts_with("periode,lot,"), "{}", csv.text);
+    assert!(lines[1].contains(",3,1,0.333,1,1,"), "{}", csv.text);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("commune,commune:46176,Livernon,3,1,")),
+        "{}",
+        csv.text
+    );
+    let accepted = server
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/territories/lot/impact?{period}"),
+            Some(&coordinator),
+            None,
+        )
+        .await;
+    assert_eq!(accepted.content_type(), "application/json");
+    let by_header = server
+        .http
+        .get(server.url(&format!("/api/v1/territories/lot/impact?{period}")))
+        .bearer_auth(&coordinator)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        by_header.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(by_header.text().await.unwrap(), csv.text);
+
+    // Bad input and the wrong people.
+    let bad = server
+        .get(
+            "/api/v1/territories/lot/impact?from=31/12/2026",
+            Some(&coordinator),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), ["from"]);
+    assert_eq!(
+        server
+            .get("/api/v1/territories/lot/impact", None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/territories/lot/impact", Some(&lucie))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The registry export: one journey, to send, valid against the
+    // registry's schema.
+    let export = server
+        .get(
+            "/api/v1/territories/lot/registry/journeys",
+            Some(&coordinator),
+        )
+        .await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.body);
+    let journeys = export.body["journeys"].as_array().unwrap();
+    assert_eq!(journeys.len(), 1, "{}", export.body);
+    let journey = &journeys[0];
+    assert_eq!(journey["flags"], json!([]), "{journey}");
+    assert_eq!(journey["send"], true);
+    let body = &journey["body"];
+    let schema = journey_schema();
+    assert_eq!(errors(&schema, body), Vec::<String>::new(), "{body}");
+    assert_eq!(body["operator_class"], "A");
+    assert_eq!(body["incentives"], json!([]));
+    assert_eq!(body["passenger"]["identity"]["phone_trunc"], "+336333333");
+    // sha256("+33633333333-ROUX") and sha256("+33600000001-DUPONT").
+    assert_eq!(
+        body["passenger"]["identity"]["identity_key"],
+        "e2e05412f84c1c0faeae6397ede885f01d6335e30d8d8400924ec56fcdcf0518"
+    );
+    assert_eq!(
+        body["driver"]["identity"]["identity_key"],
+        "23d04d23b28e29eef797ad824fbce7ca6a1db5484733bdcad9ef0f43d21b1abd"
+    );
+    assert!(body["distance"].as_f64().unwrap() > 2_000.0);
+    assert!(body["start"]["datetime"].as_str().unwrap().ends_with('Z'));
+    // The schema does catch a wrong body.
+    let mut broken = body.clone();
+    broken.as_object_mut().unwrap().remove("incentives");
+    broken["operator_class"] = json!("D");
+    assert_eq!(
+        errors(&schema, &broken).len(),
+        2,
+        "{:?}",
+        errors(&schema, &broken)
+    );
+    // Only the coordinator exports.
+    assert_eq!(
+        server
+            .get("/api/v1/territories/lot/registry/journeys", Some(&relay))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Two days later, the registry would refuse it: flagged, not to send,
+    // still valid.
+    server
+        .options
+        .env
+        .retain(|(k, _)| k != "LOTOCAR_DEV_CLOCK_OFFSET_HOURS");
+    server.options.env.push((
+        "LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(),
+        (hours_until_noon(&tuesday) + 48).to_string(),
+    ));
+    server.restart().await;
+    let coordinator = server.sign_in(COORDINATOR).await;
+    let later = server
+        .get(
+            "/api/v1/territories/lot/registry/journeys",
+            Some(&coordinator),
+        )
+        .await;
+    let journey = &later.body["journeys"][0];
+    assert_eq!(journey["flags"], json!(["expired"]), "{journey}");
+    assert_eq!(journey["send"], false);
+    assert_eq!(errors(&schema, &journey["body"]), Vec::<String>::new());
+}
