@@ -370,6 +370,9 @@ async fn cancel_date(
     Path((id, date)): Path<(String, String)>,
     ApiJson(input): ApiJson<BookingPatch>,
 ) -> ApiResult<Json<Booking>> {
+    let mut tx = state.db.begin_write().await?;
+    // Someone else's booking is not found, whatever the body says.
+    let row = load(&mut *tx, &id, &user.id).await?.ok_or_else(not_found)?;
     let reason = input.reason()?;
     if input.status != BookingStatus::Cancelled {
         return Err(ApiError::field(
@@ -379,8 +382,6 @@ async fn cancel_date(
     }
     let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
         .map_err(|_| ApiError::not_found("Cette date ne fait pas partie de la réservation."))?;
-    let mut tx = state.db.begin_write().await?;
-    let row = load(&mut *tx, &id, &user.id).await?.ok_or_else(not_found)?;
     if row.status.is_final() {
         return Err(ApiError::Conflict {
             code: "booking_closed",
