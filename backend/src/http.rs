@@ -69,6 +69,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::privacy::router())
         .merge(crate::impact::router())
         .merge(crate::registry::router())
+        .merge(crate::coordination::router())
 }
 
 /// The whole application.

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::relay::require_staff;
 use crate::state::AppState;
 
@@ -188,7 +188,7 @@ async fn impact(
     State(state): State<AppState>,
     user: AuthUser,
     Path(territory_id): Path<String>,
-    Query(params): Query<ImpactParams>,
+    ApiQuery(params): ApiQuery<ImpactParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     require_staff(&state, &user, &territory_id).await?;

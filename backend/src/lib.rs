@@ -4,6 +4,7 @@ pub mod auth;
 pub mod bench;
 pub mod bookings;
 pub mod config;
+pub mod coordination;
 pub mod db;
 pub mod demo;
 pub mod error;

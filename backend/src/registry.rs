@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{MatchStop, Problem};
@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::relay::require_coordinator;
 use crate::state::AppState;
 
@@ -126,7 +126,7 @@ async fn journeys(
     State(state): State<AppState>,
     user: AuthUser,
     Path(territory_id): Path<String>,
-    Query(params): Query<ExportParams>,
+    ApiQuery(params): ApiQuery<ExportParams>,
 ) -> ApiResult<Json<RegistryExport>> {
     require_coordinator(&state, &user, &territory_id).await?;
     let day = |field: &str, v: &Option<String>| -> ApiResult<String> {

@@ -5,7 +5,7 @@
 //! whole territory and the audit log of what relays did.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use lotocar_shared::api::{Need, Problem};
 use lotocar_shared::people::Role;
@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 use crate::auth::AuthUser;
 use crate::bookings;
 use crate::db::{Tx, from_ms, new_id, next_change, now_ms};
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
 use crate::territories;
 use crate::trips::need_from_row;
@@ -441,7 +441,7 @@ async fn territory_requests(
     State(state): State<AppState>,
     user: AuthUser,
     Path(territory_id): Path<String>,
-    Query(filter): Query<NeedFilter>,
+    ApiQuery(filter): ApiQuery<NeedFilter>,
 ) -> ApiResult<Json<Vec<Need>>> {
     require_staff(&state, &user, &territory_id).await?;
     territory_needs(&state, &user, &territory_id, &filter)

@@ -51,7 +51,15 @@ fn may_see(role: usize) -> Vec<&'static str> {
     let mut allowed: Vec<&str> = CONTACTS[role].into_iter().collect();
     match role {
         1 => allowed.push("+33600000001"),
-        4 | 6 | 8 => allowed.push(YVETTE_PHONE),
+        4 => allowed.push(YVETTE_PHONE),
+        // The Lot's coordinator and admin manage its staff: they see how
+        // its relays, coordinators and admins sign in.
+        6 | 8 => allowed.extend([
+            YVETTE_PHONE,
+            "relais.gramat@example.fr",
+            "coordination@example.fr",
+            "admin.lot@example.fr",
+        ]),
         _ => {}
     }
     allowed
@@ -258,6 +266,40 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
             "/api/v1/push/subscriptions",
             Some(&lucie),
             &subscription(100),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let coordinator = tokens[6].clone().unwrap();
+    let spare_relay = server
+        .post(
+            "/api/v1/territories/lot/staff",
+            Some(&coordinator),
+            &json!({ "contact": "0688888888", "role": "relay" }),
+        )
+        .await
+        .body["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let spare_point = server
+        .post(
+            "/api/v1/territories/lot/meeting-points",
+            Some(&coordinator),
+            &json!({ "name": "Assier, place de l'église", "lat": 44.6725, "lon": 1.8772 }),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let spare_alias = server
+        .post(
+            "/api/v1/territories/lot/aliases",
+            Some(&coordinator),
+            &json!({ "alias": "Le Bourg", "place_id": "commune:46033" }),
         )
         .await
         .body["id"]
@@ -557,6 +599,84 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
             None,
             [A, 403, 403, 403, 403, 403, 200, 403, 200],
         ),
+        // Coordination: the Lot's coordinator and admin only.
+        row(
+            M::GET,
+            "/api/v1/territories/{id}/staff",
+            "/api/v1/territories/lot/staff".into(),
+            None,
+            [A, 403, 403, 403, 403, 403, 200, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/territories/{id}/staff",
+            "/api/v1/territories/lot/staff".into(),
+            Some(json!({ "contact": "0677777777", "role": "relay" })),
+            [A, 403, 403, 403, 403, 403, 201, 403, 201],
+        ),
+        row(
+            M::GET,
+            "/api/v1/territories/{id}/meeting-points",
+            "/api/v1/territories/lot/meeting-points".into(),
+            None,
+            [A, 403, 403, 403, 403, 403, 200, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/territories/{id}/meeting-points",
+            "/api/v1/territories/lot/meeting-points".into(),
+            Some(json!({ "name": "Gramat, gare", "lat": 44.7797, "lon": 1.7266 })),
+            [A, 403, 403, 403, 403, 403, 201, 403, 201],
+        ),
+        row(
+            M::GET,
+            "/api/v1/territories/{id}/aliases",
+            "/api/v1/territories/lot/aliases".into(),
+            None,
+            [A, 403, 403, 403, 403, 403, 200, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/territories/{id}/aliases",
+            "/api/v1/territories/lot/aliases".into(),
+            Some(json!({ "alias": "La Capelle", "place_id": "commune:46143" })),
+            [A, 403, 403, 403, 403, 403, 201, 403, 201],
+        ),
+        row(
+            M::GET,
+            "/api/v1/territories/{id}/board",
+            "/api/v1/territories/lot/board".into(),
+            None,
+            [A, 403, 403, 403, 403, 403, 200, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/territories/{id}/proposals",
+            "/api/v1/territories/lot/proposals".into(),
+            Some(json!({ "request_id": yvette_need, "offer_id": offer_id, "date": tuesday })),
+            [A, 403, 403, 403, 403, 403, 202, 403, 202],
+        ),
+        row(
+            M::GET,
+            "/api/v1/territories/{id}/unmet",
+            "/api/v1/territories/lot/unmet".into(),
+            None,
+            [A, 403, 403, 403, 403, 403, 200, 403, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/territories/{id}/map",
+            "/api/v1/territories/lot/map".into(),
+            None,
+            [A, 403, 403, 403, 403, 403, 200, 403, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/territories/{id}/map",
+            "/api/v1/territories/aveyron/map".into(),
+            None,
+            [A, 403, 403, 403, 403, 403, 403, 200, 403],
+        ),
         // A registered person: the Lot's staff only.
         row(
             M::GET,
@@ -603,6 +723,27 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
             format!("/api/v1/beneficiaries/{spare_person}"),
             None,
             [A, 404, 404, 404, 204, 404, 404, 404, 404],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/territories/{id}/staff/{user_id}",
+            format!("/api/v1/territories/lot/staff/{spare_relay}"),
+            None,
+            [A, 403, 403, 403, 403, 403, 204, 403, 404],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/territories/{id}/meeting-points/{point_id}",
+            format!("/api/v1/territories/lot/meeting-points/{spare_point}"),
+            None,
+            [A, 403, 403, 403, 403, 403, 204, 403, 404],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/territories/{id}/aliases/{alias_id}",
+            format!("/api/v1/territories/lot/aliases/{spare_alias}"),
+            None,
+            [A, 403, 403, 403, 403, 403, 204, 403, 404],
         ),
         Row {
             fresh_session: true,

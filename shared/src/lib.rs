@@ -7,6 +7,7 @@
 pub mod api;
 pub mod booking;
 pub mod contact;
+pub mod coordination;
 pub mod geo;
 pub mod need;
 pub mod offer;
