@@ -7,6 +7,10 @@ use lotocar_shared::api::{
     Me, MePatch, Need, NeedCreated, NeedInput, Notification, Offer, OfferInput, OfferPatch, Place,
     Problem, PushKey, SyncPage,
 };
+use lotocar_shared::coordination::{
+    Alias, AliasInput, BoardEntry, ProposalInput, StaffInput, StaffMember,
+};
+use lotocar_shared::relay::{Beneficiary, BeneficiaryInput, OutcomeInput};
 use lotocar_shared::validation::FieldError;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -317,5 +321,114 @@ impl Api {
 
     pub async fn vapid_key(&self) -> ApiResult<PushKey> {
         self.get("/api/v1/push/vapid-public-key").await
+    }
+
+    // My data
+
+    /// Everything held about me, as pretty-printed JSON.
+    pub async fn export_me(&self) -> ApiResult<String> {
+        let value: serde_json::Value = self.get("/api/v1/me/export").await?;
+        serde_json::to_string_pretty(&value).map_err(|e| ApiError::Unexpected(e.to_string()))
+    }
+
+    pub async fn erase_me(&self) -> ApiResult<()> {
+        self.send::<()>(Method::DELETE, "/api/v1/me", None, None)
+            .await
+            .map(|_| ())
+    }
+
+    // Relays and coordinators (online only: office PCs)
+
+    pub async fn beneficiaries(&self, territory: &str) -> ApiResult<Vec<Beneficiary>> {
+        self.get(&format!("/api/v1/territories/{territory}/beneficiaries"))
+            .await
+    }
+
+    pub async fn create_beneficiary(
+        &self,
+        territory: &str,
+        input: &BeneficiaryInput,
+    ) -> ApiResult<Beneficiary> {
+        self.json(
+            Method::POST,
+            &format!("/api/v1/territories/{territory}/beneficiaries"),
+            Some(input),
+            None,
+        )
+        .await
+    }
+
+    pub async fn territory_requests(&self, territory: &str, query: &str) -> ApiResult<Vec<Need>> {
+        self.get(&format!("/api/v1/territories/{territory}/requests?{query}"))
+            .await
+    }
+
+    pub async fn record_outcome(&self, id: &str, input: &OutcomeInput) -> ApiResult<Need> {
+        self.json(
+            Method::PUT,
+            &format!("/api/v1/requests/{id}/outcome"),
+            Some(input),
+            None,
+        )
+        .await
+    }
+
+    /// A territory's resource as JSON (impact, audit, registry, unmet…).
+    pub async fn territory_json(
+        &self,
+        territory: &str,
+        what: &str,
+    ) -> ApiResult<serde_json::Value> {
+        self.get(&format!("/api/v1/territories/{territory}/{what}"))
+            .await
+    }
+
+    /// A territory's resource as text (the impact CSV, the map's SVG).
+    pub async fn territory_text(&self, territory: &str, what: &str) -> ApiResult<String> {
+        let bytes = self
+            .send::<()>(
+                Method::GET,
+                &format!("/api/v1/territories/{territory}/{what}"),
+                None,
+                None,
+            )
+            .await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    pub async fn board(&self, territory: &str) -> ApiResult<Vec<BoardEntry>> {
+        self.get(&format!("/api/v1/territories/{territory}/board"))
+            .await
+    }
+
+    pub async fn propose(&self, territory: &str, input: &ProposalInput) -> ApiResult<()> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/territories/{territory}/proposals"),
+            Some(input),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn add_staff(&self, territory: &str, input: &StaffInput) -> ApiResult<StaffMember> {
+        self.json(
+            Method::POST,
+            &format!("/api/v1/territories/{territory}/staff"),
+            Some(input),
+            None,
+        )
+        .await
+    }
+
+    pub async fn add_alias(&self, territory: &str, input: &AliasInput) -> ApiResult<Alias> {
+        self.json(
+            Method::POST,
+            &format!("/api/v1/territories/{territory}/aliases"),
+            Some(input),
+            None,
+        )
+        .await
     }
 }

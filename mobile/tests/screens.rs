@@ -327,3 +327,138 @@ async fn forms_show_french_validation_messages() {
     dom.rebuild_in_place();
     has_all(&dioxus_ssr::render(&dom), &["Heure impossible"]);
 }
+
+fn staff_store(role: &str) -> Store {
+    let mut s = store();
+    s.me.as_mut().unwrap().roles =
+        serde_json::from_value(serde_json::json!([{ "role": role, "territory_id": "lot" }]))
+            .unwrap();
+    s
+}
+
+#[tokio::test]
+async fn relay_and_coordinator_screens_show_their_key_elements() {
+    // Without a role, no relay space.
+    assert!(!render(Screen::Home, store()).contains("Espace relais"));
+    has_all(
+        &render(Screen::Home, staff_store("relay")),
+        &["Espace relais"],
+    );
+    let relay_home = render(Screen::RelayHome, staff_store("relay"));
+    has_all(
+        &relay_home,
+        &[
+            "Espace relais",
+            "Inscrire une personne",
+            "Personnes inscrites",
+        ],
+    );
+    assert!(!relay_home.contains("Coordination du territoire"));
+    has_all(
+        &render(Screen::RelayHome, staff_store("coordinator")),
+        &["Coordination du territoire"],
+    );
+    has_all(
+        &render(Screen::NewBeneficiary, staff_store("relay")),
+        &[
+            "Inscrire une personne",
+            "Prénom et nom",
+            "Téléphone (si elle en a un)",
+            "Sa commune",
+            "Le relais l'appelle",
+            "Par SMS",
+            "La personne est d'accord pour être inscrite",
+            "Comment a-t-elle donné son accord ?",
+        ],
+    );
+    has_all(
+        &render(Screen::NewRequestFor("p1".into()), staff_store("relay")),
+        &[
+            "Pour la personne que vous accompagnez.",
+            "Chercher un conducteur",
+        ],
+    );
+    has_all(
+        &render(Screen::RecordOutcome("n1".into()), staff_store("relay")),
+        &[
+            "trajet effectué",
+            "aucun conducteur trouvé",
+            "annulé par le passager",
+            "annulé par le conducteur",
+            "absent au rendez-vous",
+            "Pourquoi ?",
+        ],
+    );
+    has_all(
+        &render(Screen::Coordination, staff_store("coordinator")),
+        &[
+            "Demandes et candidats",
+            "Chiffres d'impact",
+            "Carte et demande non satisfaite",
+            "Registre de preuve",
+            "Relais et noms de lieux",
+            "Journal des actions",
+        ],
+    );
+    for screen in [
+        Screen::Board,
+        Screen::Impact,
+        Screen::MapView,
+        Screen::Registry,
+        Screen::Team,
+        Screen::Audit,
+    ] {
+        // Read from the server: "loading" until it answers.
+        has_all(
+            &render(screen, staff_store("coordinator")),
+            &["Chargement…", "← Retour"],
+        );
+    }
+    has_all(
+        &render(Screen::Team, staff_store("coordinator")),
+        &[
+            "Ajouter un relais",
+            "Ajouter un nom local",
+            "Le lieu qu'ils veulent dire",
+        ],
+    );
+}
+
+#[test]
+fn registering_a_person_explains_what_is_missing_in_french() {
+    let input = lotocar_shared::relay::BeneficiaryInput {
+        display_name: "".into(),
+        phone: None,
+        commune_id: "".into(),
+        reach_by: Some(lotocar_shared::relay::ReachBy::Sms),
+        consent_given: false,
+        consent_method: "oral".into(),
+    };
+    let messages: Vec<String> = input
+        .validate()
+        .unwrap_err()
+        .errors
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("prénom de la personne")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("commune de la personne")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("numéro de portable")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("d'accord pour être inscrite")),
+        "{messages:?}"
+    );
+}

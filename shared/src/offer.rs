@@ -93,6 +93,15 @@ pub enum DetourClass {
 }
 
 impl DetourClass {
+    /// Lot'ô car's words: "mineur", "moyen", "important".
+    pub fn label(self) -> &'static str {
+        match self {
+            DetourClass::Mineur => "mineur",
+            DetourClass::Moyen => "moyen",
+            DetourClass::Important => "important",
+        }
+    }
+
     pub fn of(minutes: f64) -> DetourClass {
         if minutes <= 5.0 {
             DetourClass::Mineur

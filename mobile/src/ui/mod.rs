@@ -3,6 +3,7 @@
 
 pub mod forms;
 mod screens;
+mod staff;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::api::Api;
 use crate::store::{Action, Store};
 use crate::sync::{Engine, Outcome};
 pub use screens::*;
+pub use staff::*;
 
 /// Where the app finds its backend and keeps its data.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +45,20 @@ pub enum Screen {
     Inbox,
     Profile,
     Settings,
+    // Relays and coordinators.
+    RelayHome,
+    NewBeneficiary,
+    Beneficiary(String),
+    /// A need posted by a relay for the person with this id.
+    NewRequestFor(String),
+    RecordOutcome(String),
+    Coordination,
+    Board,
+    Impact,
+    MapView,
+    Registry,
+    Team,
+    Audit,
 }
 
 /// What every screen shares: the engine (API, store, outbox), a snapshot
@@ -274,6 +290,18 @@ fn Current() -> Element {
         Screen::OfferMatches(id) => rsx! { OfferMatches { id } },
         Screen::Ride => rsx! { Ride {} },
         Screen::NewRequest => rsx! { NewRequest {} },
+        Screen::NewRequestFor(person) => rsx! { NewRequest { on_behalf_of: person } },
+        Screen::RelayHome => rsx! { RelayHome {} },
+        Screen::NewBeneficiary => rsx! { NewBeneficiary {} },
+        Screen::Beneficiary(id) => rsx! { BeneficiaryScreen { id } },
+        Screen::RecordOutcome(id) => rsx! { RecordOutcome { id } },
+        Screen::Coordination => rsx! { Coordination {} },
+        Screen::Board => rsx! { Board {} },
+        Screen::Impact => rsx! { Impact {} },
+        Screen::MapView => rsx! { MapView {} },
+        Screen::Registry => rsx! { Registry {} },
+        Screen::Team => rsx! { Team {} },
+        Screen::Audit => rsx! { Audit {} },
         Screen::RequestMatches(id) => rsx! { RequestMatches { id } },
         Screen::Bookings => rsx! { Bookings {} },
         Screen::Booking(id) => rsx! { BookingScreen { id } },

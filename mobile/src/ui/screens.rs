@@ -18,7 +18,7 @@ use crate::sync::Outcome;
 // ---------------------------------------------------------------------------
 
 #[component]
-fn Back(to: Screen) -> Element {
+pub(crate) fn Back(to: Screen) -> Element {
     let app = use_context::<AppHandle>();
     rsx! {
         button { class: "back", onclick: move |_| app.go(to.clone()), "← Retour" }
@@ -107,7 +107,7 @@ fn placeholder() -> Place {
     }
 }
 
-fn chosen(place: Place) -> Option<Place> {
+pub(crate) fn chosen(place: Place) -> Option<Place> {
     (!place.id.is_empty()).then_some(place)
 }
 
@@ -250,7 +250,7 @@ pub fn Home() -> Element {
     let relay = store.me.as_ref().is_some_and(|m| {
         m.roles
             .iter()
-            .any(|r| matches!(r.role, Role::Relay | Role::Coordinator))
+            .any(|r| matches!(r.role, Role::Relay | Role::Coordinator | Role::Admin))
     });
     rsx! {
         h1 { "Lot'ô car" }
@@ -265,8 +265,7 @@ pub fn Home() -> Element {
             button { class: "secondary", onclick: move |_| app.go(Screen::Profile), "Mon profil" }
             button { class: "secondary", onclick: move |_| app.go(Screen::Settings), "Réglages" }
             if relay {
-                // The relay and coordinator screens come in their own issue.
-                button { class: "secondary", disabled: true, "Espace relais (bientôt)" }
+                button { id: "go-relay", onclick: move |_| app.go(Screen::RelayHome), "Espace relais" }
             }
         }
     }
@@ -429,7 +428,7 @@ pub fn OfferMatches(id: String) -> Element {
 // Riding
 // ---------------------------------------------------------------------------
 
-fn need_status(status: NeedStatus) -> &'static str {
+pub(crate) fn need_status(status: NeedStatus) -> &'static str {
     match status {
         NeedStatus::Open => "en attente d'un conducteur",
         NeedStatus::Booked => "place réservée",
@@ -467,9 +466,12 @@ pub fn Ride() -> Element {
     }
 }
 
+/// A need: mine, or (`on_behalf_of`) one a relay posts for a person they
+/// registered.
 #[component]
-pub fn NewRequest() -> Element {
+pub fn NewRequest(#[props(default)] on_behalf_of: Option<String>) -> Element {
     let app = use_context::<AppHandle>();
+    let for_person = on_behalf_of.clone();
     let mut form = use_signal(NeedForm::default);
     let mut errors = use_signal(Vec::<FieldError>::new);
     let submit = move |_| match form.read().to_input() {
@@ -477,8 +479,9 @@ pub fn NewRequest() -> Element {
             errors.set(found);
             app.say("Certains champs sont à corriger.");
         }
-        Ok(input) => {
+        Ok(mut input) => {
             errors.set(Vec::new());
+            input.on_behalf_of = for_person.clone();
             spawn(async move {
                 let before: Vec<String> = app.store.read().requests.keys().cloned().collect();
                 match app
@@ -506,9 +509,14 @@ pub fn NewRequest() -> Element {
         }
     };
     let f = form.read().clone();
+    let back = match &on_behalf_of {
+        Some(person) => Screen::Beneficiary(person.clone()),
+        None => Screen::Ride,
+    };
     rsx! {
-        Back { to: Screen::Ride }
+        Back { to: back }
         h1 { "Demander un trajet" }
+        if on_behalf_of.is_some() { p { class: "muted", "Pour la personne que vous accompagnez." } }
         PlacePicker { label: "Je pars de", id: "need-from", selected: f.origin.clone(), onselect: move |p| form.write().origin = chosen(p) }
         FieldMessage { errors: errors(), field: "origin" }
         PlacePicker { label: "Je vais à", id: "need-to", selected: f.destination.clone(), onselect: move |p| form.write().destination = chosen(p) }
@@ -584,8 +592,17 @@ pub fn RequestMatches(id: String) -> Element {
         .get(&id)
         .map(|r| r.summary.clone())
         .unwrap_or_default();
+    // A relay's need for someone: back to that person.
+    let back = app
+        .store
+        .read()
+        .requests
+        .get(&id)
+        .and_then(|r| r.on_behalf_of.clone())
+        .map(Screen::Beneficiary)
+        .unwrap_or(Screen::Ride);
     rsx! {
-        Back { to: Screen::Ride }
+        Back { to: back }
         h1 { "Conducteurs possibles" }
         p { class: "muted", "{summary}" }
         if list.is_empty() {
@@ -595,6 +612,7 @@ pub fn RequestMatches(id: String) -> Element {
             div { class: "card",
                 p { strong { "{m.driver.display_name}" } }
                 p { class: "explanation", "{m.explanation}" }
+                p { class: "detour", "Détour {m.detour_class.label()}" }
                 button {
                     class: "book",
                     onclick: { let m = m.clone(); move |_| {
@@ -848,14 +866,48 @@ pub fn Settings() -> Element {
             app.go(Screen::SignIn);
         });
     };
+    let mut exported = use_signal(|| None::<String>);
+    let mut confirming = use_signal(|| false);
+    let export = move |_| {
+        spawn(async move {
+            match app.api().await.export_me().await {
+                Ok(json) => {
+                    exported.set(Some(json));
+                    app.say("Vos données sont prêtes : enregistrez le fichier.");
+                }
+                Err(err) => app.say(err.message()),
+            }
+        });
+    };
+    let erase = move |_| {
+        spawn(async move {
+            match app.api().await.erase_me().await {
+                Ok(()) => {
+                    app.with_engine(async |e| e.signed_out()).await;
+                    app.go(Screen::SignIn);
+                    app.say("Votre compte est supprimé. Merci d'avoir utilisé Lot'ô car.");
+                }
+                Err(err) => app.say(err.message()),
+            }
+        });
+    };
     rsx! {
         Back { to: Screen::Home }
         h1 { "Réglages" }
         h2 { "Mes données" }
-        // The export and erasure endpoints come with the privacy issue;
-        // the buttons are wired to them then.
-        button { class: "secondary", disabled: true, "Exporter mes données (bientôt)" }
-        button { class: "danger", disabled: true, "Supprimer mon compte (bientôt)" }
+        p { class: "muted", "Vous pouvez récupérer tout ce que nous gardons sur vous, ou tout effacer." }
+        button { id: "export-data", class: "secondary", onclick: export, "Exporter mes données" }
+        if let Some(json) = exported() {
+            a { id: "export-link", class: "button", href: "data:application/json;charset=utf-8,{super::staff::percent_encode(&json)}",
+                download: "lotocar-mes-donnees.json", "Enregistrer le fichier de mes données" }
+        }
+        if confirming() {
+            p { class: "error", role: "alert", "Tout sera effacé : vos trajets, vos demandes, vos réservations en cours (les autres personnes seront prévenues). C'est définitif." }
+            button { id: "erase-confirm", class: "danger", onclick: erase, "Oui, supprimer mon compte" }
+            button { class: "secondary", onclick: move |_| confirming.set(false), "Non, garder mon compte" }
+        } else {
+            button { id: "erase-account", class: "danger", onclick: move |_| confirming.set(true), "Supprimer mon compte" }
+        }
         h2 { "Session" }
         button { class: "secondary", onclick: sign_out, "Se déconnecter" }
     }
