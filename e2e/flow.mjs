@@ -2,47 +2,16 @@
 // once: a passenger asks for a seat, the driver sees it live and confirms,
 // the passenger sees the confirmation and the driver's phone.
 // Usage: node flow.mjs <base-url> <screenshot-dir> <date YYYY-MM-DD>
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { launch, newPage, pickPlace, shooter, signIn as signInAt, timeout } from "./lib.mjs";
 
 const [base, shots, date] = process.argv.slice(2);
-mkdirSync(shots, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const timeout = 20000;
-let step = 0;
-async function shot(page, name) {
-  step += 1;
-  await page.screenshot({ path: `${shots}/${String(step).padStart(2, "0")}-${name}.png`, fullPage: true });
-}
-
-async function signIn(page, contact) {
-  await page.goto(base + "/");
-  await page.waitForSelector("#contact", { timeout });
-  await page.fill("#contact", contact);
-  await page.click("#ask-code");
-  // The server runs with --dev: the code comes back and fills the field.
-  await page.waitForFunction(() => document.querySelector("#code")?.value?.length === 6, null, { timeout });
-  await page.click("#sign-in");
-  await page.waitForSelector("#go-ride", { timeout });
-}
-
-async function pickPlace(page, input, typed, label) {
-  await page.fill(input, typed);
-  const choice = page.locator(".suggestions button", { hasText: label }).first();
-  await choice.waitFor({ timeout });
-  await choice.click();
-}
+const browser = await launch(shots);
+const shot = shooter(shots);
+const signIn = (page, contact) => signInAt(base, page, contact);
 
 try {
-  const driverContext = await browser.newContext({ viewport: { width: 420, height: 860 }, locale: "fr-FR" });
-  const passengerContext = await browser.newContext({ viewport: { width: 420, height: 860 }, locale: "fr-FR" });
-  const driver = await driverContext.newPage();
-  const passenger = await passengerContext.newPage();
+  const driver = await newPage(browser);
+  const passenger = await newPage(browser);
 
   // The driver (demo account, Cahors → Figeac weekdays at 7:30, shares her phone).
   await signIn(driver, "+33600000001");

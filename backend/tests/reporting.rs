@@ -6,7 +6,6 @@
 
 mod common;
 
-use chrono::TimeZone;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -43,15 +42,6 @@ fn errors(validator: &jsonschema::Validator, body: &Value) -> Vec<String> {
         .iter_errors(body)
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect()
-}
-
-/// Hours from now until noon (Paris) on `date`.
-fn hours_until_noon(date: &str) -> i64 {
-    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
-    let noon = chrono_tz::Europe::Paris
-        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap())
-        .unwrap();
-    (noon.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours()
 }
 
 async fn register(server: &Server, relay: &str, name: &str, phone: Option<&str>) -> String {

@@ -470,6 +470,17 @@ pub fn date_in(days: i64) -> String {
     .to_string()
 }
 
+/// Hours from now until noon (Paris) on `date` ("YYYY-MM-DD"), for the
+/// development clock.
+pub fn hours_until_noon(date: &str) -> i64 {
+    use chrono::TimeZone;
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    let noon = chrono_tz::Europe::Paris
+        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap())
+        .unwrap();
+    (noon.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours()
+}
+
 /// The next date (at least `min_days` ahead) that falls on `weekday`
 /// (0 = Monday).
 pub fn next_weekday(weekday: u32, min_days: i64) -> String {

@@ -381,6 +381,7 @@ pub fn Impact() -> Element {
                 h2 { "Par commune de départ" }
                 BarChart { rows: f["by_commune"].as_array().cloned().unwrap_or_default().into_iter().take(10).collect::<Vec<_>>(), label: "name".to_string() }
                 h2 { "Pourquoi des demandes n'ont pas abouti" }
+                if f["reasons"].as_array().is_none_or(|a| a.is_empty()) { p { class: "muted", "Aucune demande sans suite." } }
                 ul {
                     for r in f["reasons"].as_array().cloned().unwrap_or_default() {
                         li { "{r[\"label\"].as_str().unwrap_or_default()} : {r[\"count\"]}" }
@@ -406,8 +407,8 @@ fn BarChart(rows: Vec<Value>, label: String) -> Element {
             for (i, r) in rows.iter().enumerate() {
                 {
                     let y = 10.0 + 40.0 * i as f64;
-                    let posted = 250.0 * num(&r["needs_posted"]) / max;
-                    let served = 250.0 * num(&r["needs_served"]) / max;
+                    let posted = 200.0 * num(&r["needs_posted"]) / max;
+                    let served = 200.0 * num(&r["needs_served"]) / max;
                     let name = r[label.as_str()].as_str().unwrap_or_default().to_string();
                     rsx! {
                         text { x: "0", y: "{y + 20.0}", font_size: "14", "{name}" }

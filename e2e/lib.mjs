@@ -1,0 +1,48 @@
+// Shared by the browser flows: Debian's Chromium through playwright-core
+// (never a downloaded browser), screenshots, sign-in with the code the
+// `--dev` server returns, and the place picker.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+export const timeout = 20000;
+
+export async function launch(shots) {
+  mkdirSync(shots, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 420, height: 860 }, locale: "fr-FR" });
+  return context.newPage();
+}
+
+export function shooter(shots, prefix = "") {
+  let step = 0;
+  return async (page, name) => {
+    step += 1;
+    await page.screenshot({ path: `${shots}/${prefix}${String(step).padStart(2, "0")}-${name}.png`, fullPage: true });
+  };
+}
+
+export async function signIn(base, page, contact) {
+  await page.goto(base + "/");
+  await page.waitForSelector("#contact", { timeout });
+  await page.fill("#contact", contact);
+  await page.click("#ask-code");
+  // The server runs with --dev: the code comes back and fills the field.
+  await page.waitForFunction(() => document.querySelector("#code")?.value?.length === 6, null, { timeout });
+  await page.click("#sign-in");
+  await page.waitForSelector("#go-ride", { timeout });
+}
+
+export async function pickPlace(page, input, typed, label) {
+  await page.fill(input, typed);
+  const choice = page.locator(".suggestions button", { hasText: label }).first();
+  await choice.waitFor({ timeout });
+  await choice.click();
+}
