@@ -403,6 +403,14 @@ pub async fn erase_beneficiary_in(
         .execute(&mut **tx)
         .await?;
     }
+    // Texts not sent yet to their phone are dropped with it.
+    sqlx::query(
+        "DELETE FROM deliveries WHERE status = 'pending'
+           AND to_phone = (SELECT phone FROM beneficiaries WHERE id = $1)",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "UPDATE beneficiaries SET display_name = '', phone = NULL, consent_method = '',
             erased_at = $2, updated_at = $2 WHERE id = $1",

@@ -228,3 +228,88 @@ async fn codes_and_notifications_go_by_sms_and_e_mail() {
         "{request}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_registered_by_a_relay_gets_the_text_message_of_her_booking() {
+    let (sms_url, texts) = sms_gateway().await;
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            demo: true,
+            env: vec![
+                ("LOTOCAR_SMS_URL".into(), sms_url),
+                ("LOTOCAR_SMS_AUTHORIZATION".into(), "Bearer s3cret".into()),
+                ("LOTOCAR_QUIET_START_HOUR".into(), "0".into()),
+                ("LOTOCAR_QUIET_END_HOUR".into(), "0".into()),
+            ],
+            ..many_sign_ins()
+        },
+    )
+    .await;
+    let relay = server.sign_in("relais.gramat@example.fr").await;
+    let mut people = Vec::new();
+    for (name, phone, reach) in [
+        ("Yvette Roux", "06 33 33 33 33", "sms"),
+        ("Jeanne Martin", "06 44 44 44 44", "relay_call"),
+    ] {
+        let person = server
+            .post(
+                "/api/v1/territories/lot/beneficiaries",
+                Some(&relay),
+                &json!({ "display_name": name, "phone": phone, "commune_id": LIVERNON,
+                         "reach_by": reach, "consent_given": true, "consent_method": "oral" }),
+            )
+            .await;
+        assert_eq!(person.status, StatusCode::CREATED, "{}", person.body);
+        people.push(person.body["id"].as_str().unwrap().to_string());
+    }
+    let marie = server.sign_in("+33600000001").await;
+    for (person, weekday) in people.iter().zip([1, 3]) {
+        let date = next_weekday(weekday, 2);
+        let mut body = need_arriving(LIVERNON, FIGEAC, &date, "09:30");
+        body["on_behalf_of"] = json!(person);
+        let need = server.post("/api/v1/requests", Some(&relay), &body).await;
+        let booking = server
+            .post(
+                "/api/v1/bookings",
+                Some(&relay),
+                &json!({ "request_id": need.body["id"], "offer_id": need.body["matches"][0]["offer_id"], "date": date }),
+            )
+            .await;
+        assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
+        let confirmed = server
+            .patch(
+                &format!("/api/v1/bookings/{}", booking.body["id"].as_str().unwrap()),
+                Some(&marie),
+                &json!({ "status": "CONFIRMED" }),
+            )
+            .await;
+        assert_eq!(confirmed.status, StatusCode::OK);
+    }
+    // Yvette (told by SMS) gets the confirmation on her phone; the relay
+    // keeps it in its inbox.
+    let text = wait_for(&texts, |m| m.contains("+33633333333")).await;
+    assert!(text.contains("Marie D. vous prendra"), "{text}");
+    let inbox = server.get("/api/v1/notifications", Some(&relay)).await;
+    assert_eq!(
+        inbox
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "booking_confirmed")
+            .count(),
+        2
+    );
+    // Jeanne (the relay calls her) gets no text.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !texts
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.contains("+33644444444")),
+        "{:?}",
+        texts.lock().unwrap()
+    );
+}

@@ -114,6 +114,37 @@ pub async fn post(tx: &mut Tx, notice: Notice) -> Result<Option<String>, sqlx::E
         _ => None,
     };
     let start = notice.deliver_after.max(now);
+    // A booking a relay made for a person told by SMS: that person gets
+    // the SMS too (the relay keeps the notification in its inbox).
+    if let Some(booking_id) = notice.url.strip_prefix("/bookings/") {
+        let phone: Option<String> = sqlx::query(
+            "SELECT b.phone FROM bookings bk
+             JOIN needs n ON n.id = bk.need_id
+             JOIN beneficiaries b ON b.id = n.on_behalf_of
+             WHERE bk.id = $1 AND bk.passenger_id = $2 AND b.reach_by = 'sms' AND b.erased_at IS NULL",
+        )
+        .bind(booking_id)
+        .bind(&notice.user_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.try_get("phone"))
+        .transpose()?
+        .flatten();
+        if let Some(phone) = phone {
+            sqlx::query(
+                "INSERT INTO deliveries (id, notification_id, user_id, channel, status, attempts, next_attempt_at, created_at, to_phone)
+                 VALUES ($1, $2, $3, 'sms', 'pending', 0, $4, $5, $6)",
+            )
+            .bind(new_id())
+            .bind(&id)
+            .bind(&notice.user_id)
+            .bind(start)
+            .bind(now)
+            .bind(phone)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
     for channel in std::iter::once("push").chain(second) {
         sqlx::query(
             "INSERT INTO deliveries (id, notification_id, user_id, channel, status, attempts, next_attempt_at, created_at)
