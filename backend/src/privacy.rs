@@ -259,26 +259,7 @@ pub async fn erase_user_in(state: &AppState, tx: &mut Tx, user_id: &str) -> ApiR
         bookings::cancel_all(state, tx, "offer_id", &id, user_id, reason).await?;
     }
     // Needs: closed and kept, anonymous, for the figures; drivers told.
-    let needs =
-        sqlx::query("SELECT id FROM needs WHERE owner_id = $1 AND status IN ('open', 'booked')")
-            .bind(user_id)
-            .fetch_all(&mut **tx)
-            .await?;
-    for need in &needs {
-        let id: String = need.try_get("id")?;
-        bookings::cancel_all(state, tx, "need_id", &id, user_id, reason).await?;
-        let change_seq = next_change(tx).await?;
-        sqlx::query(
-            "UPDATE needs SET status = 'cancelled', outcome = COALESCE(outcome, 'cancelled_by_passenger'),
-                outcome_reason = COALESCE(outcome_reason, 'compte supprimé'), outcome_at = COALESCE(outcome_at, $2),
-                updated_at = $2, change_seq = $3 WHERE id = $1",
-        )
-        .bind(&id)
-        .bind(now_ms())
-        .bind(change_seq)
-        .execute(&mut **tx)
-        .await?;
-    }
+    crate::relay::close_open_needs(state, tx, "owner_id", user_id, user_id).await?;
     for table in [
         "sessions",
         "push_subscriptions",

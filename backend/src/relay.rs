@@ -366,17 +366,24 @@ async fn erase_beneficiary(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Removes a beneficiary's personal data, cancels their live bookings and
-/// closes their open needs (kept, anonymous, for the figures).
-pub async fn erase_beneficiary_in(
+/// Closes the open needs of a person who leaves (by `owner_id` or
+/// `on_behalf_of`): their live bookings are cancelled and the drivers told;
+/// the needs stay, cancelled, as anonymous figures.
+pub async fn close_open_needs(
     state: &AppState,
     tx: &mut Tx,
+    column: &str,
     id: &str,
     by: &str,
 ) -> ApiResult<()> {
-    let needs = sqlx::query(
-        "SELECT id FROM needs WHERE on_behalf_of = $1 AND status IN ('open', 'booked')",
-    )
+    let column = if column == "owner_id" {
+        "owner_id"
+    } else {
+        "on_behalf_of"
+    };
+    let needs = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM needs WHERE {column} = $1 AND status IN ('open', 'booked')"
+    )))
     .bind(id)
     .fetch_all(&mut **tx)
     .await?;
@@ -388,7 +395,7 @@ pub async fn erase_beneficiary_in(
             "need_id",
             &need_id,
             by,
-            "la personne a quitté le service",
+            "cette personne a quitté le service",
         )
         .await?;
         let change_seq = next_change(tx).await?;
@@ -403,6 +410,18 @@ pub async fn erase_beneficiary_in(
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// Removes a beneficiary's personal data, cancels their live bookings and
+/// closes their open needs (kept, anonymous, for the figures).
+pub async fn erase_beneficiary_in(
+    state: &AppState,
+    tx: &mut Tx,
+    id: &str,
+    by: &str,
+) -> ApiResult<()> {
+    close_open_needs(state, tx, "on_behalf_of", id, by).await?;
     // Texts not sent yet to their phone are dropped with it.
     sqlx::query(
         "DELETE FROM deliveries WHERE status = 'pending'

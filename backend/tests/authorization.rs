@@ -115,14 +115,7 @@ fn subscription(role: usize) -> Value {
 }
 
 async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
-    let server = Server::start_with(
-        backend,
-        Options {
-            demo: true,
-            ..many_sign_ins()
-        },
-    )
-    .await;
+    let server = demo_server(backend).await;
     server.admin(&[
         "territory",
         "--id",

@@ -15,17 +15,6 @@ on_both_databases!(
 
 const COORDINATOR: &str = "coordination@example.fr";
 
-async fn demo(backend: Backend) -> Server {
-    Server::start_with(
-        backend,
-        Options {
-            demo: true,
-            ..many_sign_ins()
-        },
-    )
-    .await
-}
-
 fn ids(list: &Value, key: &str) -> Vec<String> {
     list.as_array()
         .unwrap()
@@ -35,7 +24,7 @@ fn ids(list: &Value, key: &str) -> Vec<String> {
 }
 
 async fn a_coordinator_manages_relays_places_and_local_names(backend: Backend) {
-    let server = demo(backend).await;
+    let server = demo_server(backend).await;
     let coordinator = server.sign_in(COORDINATOR).await;
 
     // A new relay, by phone number; they can work at once.
@@ -182,7 +171,7 @@ async fn a_coordinator_manages_relays_places_and_local_names(backend: Backend) {
 }
 
 async fn the_board_proposes_a_match_and_unmet_demand_shows_where_to_recruit(backend: Backend) {
-    let server = demo(backend).await;
+    let server = demo_server(backend).await;
     let coordinator = server.sign_in(COORDINATOR).await;
     let lucie = server.sign_in("+33600000010").await;
     let tuesday = next_weekday(1, 2);

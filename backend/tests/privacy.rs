@@ -186,14 +186,7 @@ async fn erasing_my_account_cancels_my_bookings_and_removes_me(backend: Backend)
 }
 
 async fn inactive_people_are_erased_after_the_retention_period(backend: Backend) {
-    let mut server = Server::start_with(
-        backend,
-        Options {
-            demo: true,
-            ..many_sign_ins()
-        },
-    )
-    .await;
+    let mut server = demo_server(backend).await;
     let trip = confirmed_trip(&server).await;
     let relay = server.sign_in("relais.gramat@example.fr").await;
     let person = server

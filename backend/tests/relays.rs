@@ -19,17 +19,6 @@ const RELAY: &str = "relais.gramat@example.fr";
 const COORDINATOR: &str = "coordination@example.fr";
 const MARIE: &str = "+33600000001";
 
-async fn demo(backend: Backend) -> Server {
-    Server::start_with(
-        backend,
-        Options {
-            demo: true,
-            ..many_sign_ins()
-        },
-    )
-    .await
-}
-
 fn yvette() -> Value {
     json!({
         "display_name": "Yvette Roux",
@@ -58,7 +47,7 @@ async fn post_for(server: &Server, relay: &str, beneficiary: &str, date: &str) -
 }
 
 async fn a_relay_registers_a_person_books_for_them_and_records_the_trip(backend: Backend) {
-    let mut server = demo(backend).await;
+    let mut server = demo_server(backend).await;
     let relay = server.sign_in(RELAY).await;
 
     // Bad input: every faulty field, in French, and nothing registered.
@@ -226,7 +215,7 @@ async fn a_relay_registers_a_person_books_for_them_and_records_the_trip(backend:
 }
 
 async fn a_relay_sees_only_its_territory(backend: Backend) {
-    let server = demo(backend).await;
+    let server = demo_server(backend).await;
     server.admin(&[
         "territory",
         "--id",
@@ -331,7 +320,7 @@ async fn a_relay_sees_only_its_territory(backend: Backend) {
 }
 
 async fn unserved_and_cancelled_needs_stay_visible_with_their_reason(backend: Backend) {
-    let server = demo(backend).await;
+    let server = demo_server(backend).await;
     let relay = server.sign_in(RELAY).await;
     let person = register(&server, &relay, &yvette()).await;
     let id = person["id"].as_str().unwrap();

@@ -44,19 +44,6 @@ fn errors(validator: &jsonschema::Validator, body: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn register(server: &Server, relay: &str, name: &str, phone: Option<&str>) -> String {
-    let created = server
-        .post(
-            "/api/v1/territories/lot/beneficiaries",
-            Some(relay),
-            &json!({ "display_name": name, "phone": phone, "commune_id": LIVERNON,
-                     "consent_given": true, "consent_method": "oral, au guichet de Gramat" }),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    created.body["id"].as_str().unwrap().to_string()
-}
-
 async fn need_for(server: &Server, token: &str, person: Option<&str>, date: &str) -> Value {
     let mut body = need_arriving(LIVERNON, FIGEAC, date, "09:30");
     if let Some(person) = person {
@@ -68,20 +55,20 @@ async fn need_for(server: &Server, token: &str, person: Option<&str>, date: &str
 }
 
 async fn a_relays_trip_reaches_the_figures_the_csv_and_the_registry(backend: Backend) {
-    let mut server = Server::start_with(
-        backend,
-        Options {
-            demo: true,
-            ..many_sign_ins()
-        },
-    )
-    .await;
+    let mut server = demo_server(backend).await;
     let relay = server.sign_in(RELAY).await;
     let tuesday = next_weekday(1, 2);
     let thursday = next_weekday(3, 2);
 
     // Yvette (a phone, no smartphone): the relay books Marie's commute.
-    let yvette = register(&server, &relay, "Yvette Roux", Some("06 33 33 33 33")).await;
+    let yvette = register_person(
+        &server,
+        &relay,
+        "Yvette Roux",
+        Some("06 33 33 33 33"),
+        LIVERNON,
+    )
+    .await;
     let need = need_for(&server, &relay, Some(&yvette), &tuesday).await;
     let need_id = need["id"].as_str().unwrap().to_string();
     let booking = server
@@ -103,7 +90,7 @@ async fn a_relays_trip_reaches_the_figures_the_csv_and_the_registry(backend: Bac
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
 
     // Jeanne (no phone): nobody drives her way that day.
-    let jeanne = register(&server, &relay, "Jeanne Martin", None).await;
+    let jeanne = register_person(&server, &relay, "Jeanne Martin", None, LIVERNON).await;
     let unserved = need_for(&server, &relay, Some(&jeanne), &thursday).await;
     let recorded = server
         .put(

@@ -395,6 +395,38 @@ impl Response {
 }
 
 /// Lets many people sign in from the test's one address.
+/// A server on the Lot demo territory (its accounts sign in many times).
+pub async fn demo_server(backend: Backend) -> Server {
+    Server::start_with(
+        backend,
+        Options {
+            demo: true,
+            ..many_sign_ins()
+        },
+    )
+    .await
+}
+
+/// A person registered by `relay` on the Lot, with their consent; their id.
+pub async fn register_person(
+    server: &Server,
+    relay: &str,
+    name: &str,
+    phone: Option<&str>,
+    commune: &str,
+) -> String {
+    let created = server
+        .post(
+            "/api/v1/territories/lot/beneficiaries",
+            Some(relay),
+            &json!({ "display_name": name, "phone": phone, "commune_id": commune,
+                     "consent_given": true, "consent_method": "oral, au guichet" }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.body["id"].as_str().unwrap().to_string()
+}
+
 pub fn many_sign_ins() -> Options {
     Options {
         env: vec![("LOTOCAR_SIGNIN_PER_IP_HOUR".into(), "100000".into())],
