@@ -8,7 +8,8 @@ use lotocar_shared::api::{
     Problem, PushKey, SyncPage,
 };
 use lotocar_shared::coordination::{
-    Alias, AliasInput, BoardEntry, ProposalInput, StaffInput, StaffMember,
+    Alias, AliasInput, BoardEntry, MeetingPoint, MeetingPointInput, ProposalInput, StaffInput,
+    StaffMember,
 };
 use lotocar_shared::relay::{Beneficiary, BeneficiaryInput, OutcomeInput};
 use lotocar_shared::validation::FieldError;
@@ -396,8 +397,9 @@ impl Api {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    pub async fn board(&self, territory: &str) -> ApiResult<Vec<BoardEntry>> {
-        self.get(&format!("/api/v1/territories/{territory}/board"))
+    /// The matching board; `query`: `status=open&from=…&to=…`.
+    pub async fn board(&self, territory: &str, query: &str) -> ApiResult<Vec<BoardEntry>> {
+        self.get(&format!("/api/v1/territories/{territory}/board?{query}"))
             .await
     }
 
@@ -420,6 +422,33 @@ impl Api {
             None,
         )
         .await
+    }
+
+    pub async fn add_meeting_point(
+        &self,
+        territory: &str,
+        input: &MeetingPointInput,
+    ) -> ApiResult<MeetingPoint> {
+        self.json(
+            Method::POST,
+            &format!("/api/v1/territories/{territory}/meeting-points"),
+            Some(input),
+            None,
+        )
+        .await
+    }
+
+    /// Removes something of a territory (`staff/{id}`, `meeting-points/{id}`,
+    /// `aliases/{id}`).
+    pub async fn territory_delete(&self, territory: &str, what: &str) -> ApiResult<()> {
+        self.send::<()>(
+            Method::DELETE,
+            &format!("/api/v1/territories/{territory}/{what}"),
+            None,
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn add_alias(&self, territory: &str, input: &AliasInput) -> ApiResult<Alias> {

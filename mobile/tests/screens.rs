@@ -396,7 +396,7 @@ async fn relay_and_coordinator_screens_show_their_key_elements() {
             "Chiffres d'impact",
             "Carte et demande non satisfaite",
             "Registre de preuve",
-            "Relais et noms de lieux",
+            "Relais et lieux",
             "Journal des actions",
         ],
     );
@@ -418,6 +418,8 @@ async fn relay_and_coordinator_screens_show_their_key_elements() {
         &render(Screen::Team, staff_store("coordinator")),
         &[
             "Ajouter un relais",
+            "Ajouter un point de rendez-vous",
+            "Sa position (latitude, longitude)",
             "Ajouter un nom local",
             "Le lieu qu'ils veulent dire",
         ],

@@ -4,7 +4,7 @@
 
 use dioxus::prelude::*;
 use lotocar_shared::api::{Need, Place};
-use lotocar_shared::coordination::{AliasInput, ProposalInput, StaffInput};
+use lotocar_shared::coordination::{AliasInput, MeetingPointInput, ProposalInput, StaffInput};
 use lotocar_shared::people::Role;
 use lotocar_shared::relay::{BeneficiaryInput, Outcome, OutcomeInput, ReachBy};
 use lotocar_shared::validation::FieldError;
@@ -283,7 +283,7 @@ pub fn Coordination() -> Element {
             button { id: "go-impact", onclick: move |_| app.go(Screen::Impact), "Chiffres d'impact" }
             button { id: "go-map", class: "secondary", onclick: move |_| app.go(Screen::MapView), "Carte et demande non satisfaite" }
             button { id: "go-registry", class: "secondary", onclick: move |_| app.go(Screen::Registry), "Registre de preuve" }
-            button { id: "go-team", class: "secondary", onclick: move |_| app.go(Screen::Team), "Relais et noms de lieux" }
+            button { id: "go-team", class: "secondary", onclick: move |_| app.go(Screen::Team), "Relais et lieux" }
             button { id: "go-audit", class: "secondary", onclick: move |_| app.go(Screen::Audit), "Journal des actions" }
         }
     }
@@ -293,10 +293,28 @@ pub fn Coordination() -> Element {
 #[component]
 pub fn Board() -> Element {
     let app = use_context::<AppHandle>();
-    let board = use_resource(move || async move { app.api().await.board(&territory(&app)).await });
+    let mut status = use_signal(|| "open".to_string());
+    let mut day = use_signal(String::new);
+    let board = use_resource(move || async move {
+        let mut query = format!("status={}", status());
+        if !day().is_empty() {
+            query.push_str(&format!("&from={0}&to={0}", day()));
+        }
+        app.api().await.board(&territory(&app), &query).await
+    });
     rsx! {
         Back { to: Screen::Coordination }
         h1 { "Demandes et candidats" }
+        label { r#for: "board-status", "Lesquelles" }
+        select { id: "board-status", value: "{status}", onchange: move |e| status.set(e.value()),
+            option { value: "open", "en attente d'un conducteur" }
+            option { value: "booked", "place réservée" }
+            option { value: "unserved", "sans conducteur" }
+            option { value: "done", "trajet effectué" }
+            option { value: "cancelled", "annulées" }
+        }
+        label { r#for: "board-day", "Le (laisser vide pour tous les jours)" }
+        input { id: "board-day", r#type: "date", value: "{day}", oninput: move |e| day.set(e.value()) }
         match &*board.read() {
             None => rsx! { Loading { error: None } },
             Some(Err(err)) => rsx! { Loading { error: Some(err.message()) } },
@@ -504,9 +522,12 @@ pub fn Team() -> Element {
         let t = territory(&app);
         let staff = api.territory_json(&t, "staff").await?;
         let aliases = api.territory_json(&t, "aliases").await?;
-        Ok::<_, crate::api::ApiError>((staff, aliases))
+        let points = api.territory_json(&t, "meeting-points").await?;
+        Ok::<_, crate::api::ApiError>((staff, aliases, points))
     });
     let mut contact = use_signal(String::new);
+    let mut point_name = use_signal(String::new);
+    let mut point_position = use_signal(String::new);
     let mut alias = use_signal(String::new);
     let mut place = use_signal(|| None::<Place>);
     let mut errors = use_signal(Vec::<FieldError>::new);
@@ -526,6 +547,60 @@ pub fn Team() -> Element {
                     errors.set(err.field_errors());
                     app.say(err.message());
                 }
+            }
+        });
+    };
+    let add_point = move |_| {
+        // "44.7800, 1.7253", as copied from a map.
+        let text = point_position.read().replace(';', ",");
+        let mut parts = text.split(',').map(|p| p.trim().parse::<f64>());
+        let (Some(Ok(lat)), Some(Ok(lon))) = (parts.next(), parts.next()) else {
+            errors.set(vec![FieldError {
+                field: "lat".into(),
+                message: "Indiquez la position comme « 44.7800, 1.7253 » (latitude, longitude), copiée depuis une carte.".into(),
+            }]);
+            return;
+        };
+        let input = MeetingPointInput {
+            name: point_name.read().clone(),
+            lat,
+            lon,
+        };
+        spawn(async move {
+            match app
+                .api()
+                .await
+                .add_meeting_point(&territory(&app), &input)
+                .await
+            {
+                Ok(_) => {
+                    point_name.set(String::new());
+                    point_position.set(String::new());
+                    version += 1;
+                    app.say(
+                        "Point de rendez-vous enregistré : il est proposé dans les recherches.",
+                    );
+                }
+                Err(err) => {
+                    errors.set(err.field_errors());
+                    app.say(err.message());
+                }
+            }
+        });
+    };
+    let remove = move |what: String| {
+        spawn(async move {
+            match app
+                .api()
+                .await
+                .territory_delete(&territory(&app), &what)
+                .await
+            {
+                Ok(()) => {
+                    version += 1;
+                    app.say("C'est retiré.");
+                }
+                Err(err) => app.say(err.message()),
             }
         });
     };
@@ -555,21 +630,41 @@ pub fn Team() -> Element {
     };
     rsx! {
         Back { to: Screen::Coordination }
-        h1 { "Relais et noms de lieux" }
+        h1 { "Relais et lieux" }
         match &*data.read() {
             None => rsx! { Loading { error: None } },
             Some(Err(err)) => rsx! { Loading { error: Some(err.message()) } },
-            Some(Ok((staff, aliases))) => rsx! {
+            Some(Ok((staff, aliases, points))) => rsx! {
                 h2 { "L'équipe" }
-                ul {
-                    for s in staff.as_array().cloned().unwrap_or_default() {
-                        li { "{s[\"display_name\"].as_str().unwrap_or_default()} ({s[\"role\"].as_str().unwrap_or_default()}) — {s[\"contact\"].as_str().unwrap_or_default()}" }
+                for s in staff.as_array().cloned().unwrap_or_default() {
+                    div { class: "card",
+                        p { "{s[\"display_name\"].as_str().unwrap_or_default()} ({s[\"role\"].as_str().unwrap_or_default()}) — {s[\"contact\"].as_str().unwrap_or_default()}" }
+                        if s["role"] == "relay" {
+                            button { class: "small danger",
+                                onclick: { let id = s["user_id"].as_str().unwrap_or_default().to_string(); move |_| remove(format!("staff/{id}?role=relay")) },
+                                "Retirer ce relais"
+                            }
+                        }
+                    }
+                }
+                h2 { "Points de rendez-vous" }
+                for p in points.as_array().cloned().unwrap_or_default() {
+                    div { class: "card",
+                        p { "{p[\"name\"].as_str().unwrap_or_default()}" }
+                        button { class: "small danger",
+                            onclick: { let id = p["id"].as_str().unwrap_or_default().to_string(); move |_| remove(format!("meeting-points/{id}")) },
+                            "Retirer"
+                        }
                     }
                 }
                 h2 { "Noms locaux" }
-                ul {
-                    for a in aliases.as_array().cloned().unwrap_or_default() {
-                        li { "« {a[\"alias\"].as_str().unwrap_or_default()} » → {a[\"place_label\"].as_str().unwrap_or_default()}" }
+                for a in aliases.as_array().cloned().unwrap_or_default() {
+                    div { class: "card",
+                        p { "« {a[\"alias\"].as_str().unwrap_or_default()} » → {a[\"place_label\"].as_str().unwrap_or_default()}" }
+                        button { class: "small danger",
+                            onclick: { let id = a["id"].as_str().unwrap_or_default().to_string(); move |_| remove(format!("aliases/{id}")) },
+                            "Retirer"
+                        }
                     }
                 }
             },
@@ -579,6 +674,14 @@ pub fn Team() -> Element {
         input { id: "relay-contact", r#type: "text", value: "{contact}", oninput: move |e| contact.set(e.value()) }
         FieldMessage { errors: errors(), field: "contact" }
         button { id: "add-relay", onclick: add_relay, "Ajouter le relais" }
+        h2 { "Ajouter un point de rendez-vous" }
+        label { r#for: "point-name", "Son nom (commune, lieu)" }
+        input { id: "point-name", r#type: "text", placeholder: "Gramat, place de la République", value: "{point_name}", oninput: move |e| point_name.set(e.value()) }
+        FieldMessage { errors: errors(), field: "name" }
+        label { r#for: "point-position", "Sa position (latitude, longitude)" }
+        input { id: "point-position", r#type: "text", placeholder: "44.7800, 1.7253", value: "{point_position}", oninput: move |e| point_position.set(e.value()) }
+        FieldMessage { errors: errors(), field: "lat" }
+        button { id: "add-point", onclick: add_point, "Enregistrer le point" }
         h2 { "Ajouter un nom local" }
         label { r#for: "alias-name", "Le nom que les gens disent" }
         input { id: "alias-name", r#type: "text", value: "{alias}", oninput: move |e| alias.set(e.value()) }
