@@ -197,6 +197,23 @@ async fn export_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<R
         }))
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let checkins = sqlx::query(
+        "SELECT booking_id, side, lat, lon, at FROM booking_checkins WHERE user_id = $1 ORDER BY at",
+    )
+    .bind(&user.id)
+    .fetch_all(db)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(json!({
+            "booking_id": r.try_get::<String, _>("booking_id")?,
+            "side": r.try_get::<String, _>("side")?,
+            "lat": r.try_get::<f64, _>("lat")?,
+            "lon": r.try_get::<f64, _>("lon")?,
+            "at": ms(r, "at")?,
+        }))
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let document = json!({
         "exported_at": crate::db::now(),
         "about": "Toutes les données que Lotocar conserve sur vous. Voir docs/privacy.md pour leur usage et leur durée de conservation.",
@@ -207,6 +224,7 @@ async fn export_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<R
         "offers": offers,
         "requests": needs,
         "bookings": bookings,
+        "checkins": checkins,
         "notifications": notifications,
         "push_subscriptions": subscriptions,
         "contact_reveals": { "my_details_shown_to": seen_by_others, "details_i_saw": seen_by_me },
@@ -267,6 +285,7 @@ pub async fn erase_user_in(state: &AppState, tx: &mut Tx, user_id: &str) -> ApiR
         "deliveries",
         "idempotency_keys",
         "user_roles",
+        "booking_checkins",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE user_id = $1"

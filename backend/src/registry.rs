@@ -110,8 +110,8 @@ struct Person {
 /// The completed trips of the territory as registry journeys, for its
 /// coordinator. A trip is completed when one side said it took place
 /// (awaiting validation) or both did (validated). Class A: the operator
-/// vouches for the match (no check-in with position and time is recorded,
-/// which classes B and C need).
+/// vouches for the match; B: one side checked in at the meeting point with
+/// the position and time of their device; C: both did.
 #[utoipa::path(get, path = "/api/v1/territories/{id}/registry/journeys", tag = "impact",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Territory"), ExportParams),
@@ -201,7 +201,32 @@ async fn journeys(
             },
         };
         let mut flags = Vec::new();
-        let start_at = pickup.at.with_timezone(&Utc);
+        // Check-ins at the meeting point: class C when both sides did,
+        // B when one did; the start is where and when the passenger (else
+        // the driver) checked in.
+        let checkins = sqlx::query(
+            "SELECT side, lat, lon, at FROM booking_checkins WHERE booking_id = $1 ORDER BY side DESC",
+        )
+        .bind(&booking_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        let class = match checkins.len() {
+            0 => "A",
+            1 => "B",
+            _ => "C",
+        };
+        let (start_at, start_lat, start_lon) = match checkins.first() {
+            Some(c) => (
+                crate::db::from_ms(c.try_get("at")?),
+                c.try_get::<f64, _>("lat")?,
+                c.try_get::<f64, _>("lon")?,
+            ),
+            None => (
+                pickup.at.with_timezone(&Utc),
+                pickup.place.lat,
+                pickup.place.lon,
+            ),
+        };
         let end_at = dropoff.at.with_timezone(&Utc);
         let distance = match (
             GeoPoint::new(pickup.place.lat, pickup.place.lon),
@@ -237,11 +262,11 @@ async fn journeys(
         let body = json!({
             "operator_journey_id": booking_id.replace('-', "").to_lowercase(),
             "operator_trip_id": trip_id,
-            "operator_class": "A",
+            "operator_class": class,
             "start": {
                 "datetime": start_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-                "lat": pickup.place.lat,
-                "lon": pickup.place.lon,
+                "lat": start_lat,
+                "lon": start_lon,
             },
             "end": {
                 "datetime": end_at.to_rfc3339_opts(SecondsFormat::Secs, true),

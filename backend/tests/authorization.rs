@@ -504,6 +504,15 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
             Some(json!({ "status": "CONFIRMED" })),
             [A, 409, 409, 404, 404, 404, 404, 404, 404],
         ),
+        // Check-in at the meeting point: its two sides, on the day (409
+        // before).
+        row(
+            M::POST,
+            "/api/v1/bookings/{id}/checkin",
+            format!("/api/v1/bookings/{booking_id}/checkin"),
+            Some(json!({ "lat": 44.646, "lon": 1.844 })),
+            [A, 409, 409, 404, 404, 404, 404, 404, 404],
+        ),
         row(
             M::PATCH,
             "/api/v1/bookings/{id}/dates/{date}",

@@ -10,7 +10,10 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-on_both_databases!(a_relays_trip_reaches_the_figures_the_csv_and_the_registry);
+on_both_databases!(
+    a_relays_trip_reaches_the_figures_the_csv_and_the_registry,
+    check_ins_at_the_meeting_point_make_class_b_and_c_proofs,
+);
 
 const RELAY: &str = "relais.gramat@example.fr";
 const COORDINATOR: &str = "coordination@example.fr";
@@ -319,4 +322,104 @@ async fn a_relays_trip_reaches_the_figures_the_csv_and_the_registry(backend: Bac
     assert_eq!(journey["flags"], json!(["expired"]), "{journey}");
     assert_eq!(journey["send"], false);
     assert_eq!(errors(&schema, &journey["body"]), Vec::<String>::new());
+}
+
+async fn check_ins_at_the_meeting_point_make_class_b_and_c_proofs(backend: Backend) {
+    let mut server = demo_server(backend).await;
+    let marie = server.sign_in("+33600000001").await;
+    let mut bookings = Vec::new();
+    // Lucie and Paul (the demo passenger, a new one) on Marie's Tuesday trip.
+    let tuesday = next_weekday(1, 2);
+    for contact in ["+33600000010", "0677777777"] {
+        let passenger = server.sign_in_as(contact, "Paul Delmas").await;
+        let need = need_for(&server, &passenger, None, &tuesday).await;
+        let booking = server
+            .post(
+                "/api/v1/bookings",
+                Some(&passenger),
+                &json!({ "request_id": need["id"], "offer_id": need["matches"][0]["offer_id"], "date": tuesday }),
+            )
+            .await;
+        let path = format!("/api/v1/bookings/{}", booking.body["id"].as_str().unwrap());
+        let confirmed = server
+            .patch(&path, Some(&marie), &json!({ "status": "CONFIRMED" }))
+            .await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+        bookings.push((contact, path, booking.body["pickup"].clone()));
+    }
+    // Days before: not now, and nothing recorded.
+    let (_, first_path, pickup) = &bookings[0];
+    let at_pickup = json!({ "lat": pickup["place"]["lat"], "lon": pickup["place"]["lon"] });
+    let early = server
+        .post(&format!("{first_path}/checkin"), Some(&marie), &at_pickup)
+        .await;
+    assert_eq!(early.problem(409)["code"], "not_now");
+
+    // Tuesday, between the pick-up and an hour after the drop-off.
+    server.options.env.push((
+        "LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(),
+        hours_until(&tuesday, 9, 40).to_string(),
+    ));
+    server.restart().await;
+    let marie = server.sign_in("+33600000001").await;
+    let mut registry_classes = Vec::new();
+    for (i, (contact, path, pickup)) in bookings.iter().enumerate() {
+        let passenger = server.sign_in(contact).await;
+        let here = json!({ "lat": pickup["place"]["lat"], "lon": pickup["place"]["lon"] });
+        // Far from the meeting point: refused, in French.
+        let far = server
+            .post(
+                &format!("{path}/checkin"),
+                Some(&passenger),
+                &json!({ "lat": 44.9, "lon": 1.2 }),
+            )
+            .await;
+        assert_eq!(far.error_fields(), ["lat"]);
+        let driver_in = server
+            .post(&format!("{path}/checkin"), Some(&marie), &here)
+            .await;
+        assert_eq!(driver_in.status, StatusCode::CREATED, "{}", driver_in.body);
+        assert_eq!(driver_in.body["side"], "driver");
+        let again = server
+            .post(&format!("{path}/checkin"), Some(&marie), &here)
+            .await;
+        assert_eq!(again.problem(409)["code"], "already_checked_in");
+        if i == 0 {
+            // Both sides for the first booking: class C.
+            let passenger_in = server
+                .post(&format!("{path}/checkin"), Some(&passenger), &here)
+                .await;
+            assert_eq!(passenger_in.body["side"], "passenger");
+            registry_classes.push("C");
+        } else {
+            registry_classes.push("B");
+        }
+        let done = server
+            .patch(
+                path,
+                Some(&passenger),
+                &json!({ "status": "COMPLETED_PENDING_VALIDATION" }),
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    }
+    let coordinator = server.sign_in(COORDINATOR).await;
+    let export = server
+        .get(
+            "/api/v1/territories/lot/registry/journeys",
+            Some(&coordinator),
+        )
+        .await;
+    let schema = journey_schema();
+    let mut classes: Vec<String> = Vec::new();
+    for journey in export.body["journeys"].as_array().unwrap() {
+        assert_eq!(errors(&schema, &journey["body"]), Vec::<String>::new());
+        classes.push(journey["body"]["operator_class"].as_str().unwrap().into());
+    }
+    classes.sort();
+    assert_eq!(classes, ["B", "C"], "{}", export.body);
+    // The check-in is the person's data: in their export.
+    let lucie = server.sign_in("+33600000010").await;
+    let mine = server.get("/api/v1/me/export", Some(&lucie)).await;
+    assert_eq!(mine.body["checkins"].as_array().unwrap().len(), 1);
 }

@@ -40,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_booking, patch_booking))
         .routes(routes!(cancel_date))
         .routes(routes!(contact_reveals))
+        .routes(routes!(check_in))
 }
 
 /// Statuses in which a booking still counts.
@@ -939,6 +940,107 @@ async fn cancel_scheduled(tx: &mut Tx, booking_id: &str) -> Result<(), sqlx::Err
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// "I am at the meeting point": where and when, from the device.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInInput {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct CheckIn {
+    /// `driver` or `passenger`.
+    pub side: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The driver or the passenger of a confirmed booking says they are at the
+/// meeting point, with the position and time of their device (from an hour
+/// before the pick-up to an hour after the drop-off, within 1 km of the
+/// pick-up). Both sides checked in: a class C proof for the national
+/// registry; one side: class B.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/checkin", tag = "bookings",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = CheckInInput,
+    responses(
+        (status = 201, body = CheckIn),
+        (status = 401, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "Not confirmed, not now, or already done", body = Problem),
+        (status = 422, description = "Not at the meeting point", body = Problem),
+    ))]
+async fn check_in(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<CheckInInput>,
+) -> ApiResult<(axum::http::StatusCode, Json<CheckIn>)> {
+    let mut tx = state.db.begin_write().await?;
+    let row = load(&mut *tx, &id, &user.id).await?.ok_or_else(not_found)?;
+    let point =
+        lotocar_shared::GeoPoint::new(input.lat, input.lon).map_err(ApiError::Validation)?;
+    if row.status != BookingStatus::Confirmed || row.recurring {
+        return Err(ApiError::Conflict {
+            code: "not_confirmed",
+            detail: "Seul un trajet confirmé peut être pointé au rendez-vous.".into(),
+        });
+    }
+    let now = now_ms();
+    let start = row.pickup.at.timestamp_millis();
+    let end = row.dropoff.at.timestamp_millis();
+    if now < start - 3_600_000 || now > end + 3_600_000 {
+        return Err(ApiError::Conflict {
+            code: "not_now",
+            detail: format!(
+                "Vous pourrez indiquer que vous êtes au rendez-vous le jour du trajet, vers {}.",
+                row.pickup.time_spoken()
+            ),
+        });
+    }
+    let pickup = lotocar_shared::GeoPoint::new(row.pickup.place.lat, row.pickup.place.lon)
+        .map_err(ApiError::Validation)?;
+    if point.distance_m(pickup) > 1_000.0 {
+        return Err(ApiError::field(
+            "lat",
+            "Vous n'êtes pas au point de rendez-vous (à plus d'un kilomètre) : réessayez une fois sur place.",
+        ));
+    }
+    let side = if row.driver_id == user.id {
+        "driver"
+    } else {
+        "passenger"
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO booking_checkins (booking_id, side, user_id, lat, lon, at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (booking_id, side) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(side)
+    .bind(&user.id)
+    .bind(point.lat())
+    .bind(point.lon())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(ApiError::Conflict {
+            code: "already_checked_in",
+            detail: "C'est déjà noté : vous êtes au rendez-vous.".into(),
+        });
+    }
+    tx.commit().await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(CheckIn {
+            side: side.into(),
+            at: from_ms(now),
+        }),
+    ))
 }
 
 /// Cancels the live bookings of a trip the driver deleted, or of a need

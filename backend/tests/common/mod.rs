@@ -505,12 +505,18 @@ pub fn date_in(days: i64) -> String {
 /// Hours from now until noon (Paris) on `date` ("YYYY-MM-DD"), for the
 /// development clock.
 pub fn hours_until_noon(date: &str) -> i64 {
+    hours_until(date, 12, 0)
+}
+
+/// Whole hours from now until `hour:minute` (Paris) on `date`: the clock
+/// moved by it shows a time in the hour before.
+pub fn hours_until(date: &str, hour: u32, minute: u32) -> i64 {
     use chrono::TimeZone;
     let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
-    let noon = chrono_tz::Europe::Paris
-        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap())
+    let at = chrono_tz::Europe::Paris
+        .from_local_datetime(&day.and_hms_opt(hour, minute, 0).unwrap())
         .unwrap();
-    (noon.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours()
+    (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours()
 }
 
 /// The next date (at least `min_days` ahead) that falls on `weekday`
