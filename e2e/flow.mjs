@@ -11,7 +11,11 @@ const signIn = (page, contact) => signInAt(base, page, contact);
 
 try {
   const driver = await newPage(browser);
-  const passenger = await newPage(browser);
+  // The passenger's phone knows where it is (Livernon).
+  const passenger = await newPage(browser, {
+    geolocation: { latitude: 44.646, longitude: 1.844 },
+    permissions: ["geolocation"],
+  });
 
   // The driver (demo account, Cahors → Figeac weekdays at 7:30, shares her phone).
   await signIn(driver, "+33600000001");
@@ -67,6 +71,10 @@ try {
   const shown = (await phone.textContent()).trim();
   await shot(passenger, "driver-phone");
   if (shown !== "06 00 00 00 01") throw new Error(`driver phone shown as ${shown}`);
+  // "I am at the meeting point" reaches the server with the position; days
+  // before the trip, it says when it will be possible.
+  await passenger.click("#check-in");
+  await passenger.waitForSelector("text=Vous pourrez indiquer que vous êtes au rendez-vous le jour du trajet", { timeout });
   console.log("e2e ok");
 } catch (error) {
   console.error(error);

@@ -16,8 +16,8 @@ export async function launch(shots) {
   });
 }
 
-export async function newPage(browser) {
-  const context = await browser.newContext({ viewport: { width: 420, height: 860 }, locale: "fr-FR" });
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 420, height: 860 }, locale: "fr-FR", ...options });
   return context.newPage();
 }
 

@@ -324,6 +324,18 @@ impl Api {
         self.get("/api/v1/push/vapid-public-key").await
     }
 
+    /// "I am at the meeting point" (`{"lat", "lon"}`).
+    pub async fn check_in(&self, id: &str, position: &serde_json::Value) -> ApiResult<()> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/bookings/{id}/checkin"),
+            Some(position),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
     // My data
 
     /// Everything held about me, as pretty-printed JSON.

@@ -216,6 +216,7 @@ async fn every_screen_shows_its_key_elements() {
             "Pour joindre le conducteur",
             "06 22 22 22 22",
             "tel:+33622222222",
+            "Je suis au rendez-vous",
             "Le trajet a eu lieu",
             "Annuler",
         ],

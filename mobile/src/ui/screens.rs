@@ -681,8 +681,9 @@ pub fn BookingScreen(id: String) -> Element {
         .map(|m| m.id.clone())
         .unwrap_or_default();
     let _ = me;
+    let booking_id = b.id.clone();
     let change = move |status: BookingStatus, done: &'static str| {
-        let id = b.id.clone();
+        let id = booking_id.clone();
         move |_| {
             let id = id.clone();
             let patch = BookingPatch {
@@ -733,6 +734,11 @@ pub fn BookingScreen(id: String) -> Element {
         if driver && waiting {
             button { id: "confirm", onclick: change(BookingStatus::Confirmed, "Réservation confirmée : le passager est prévenu."), "Confirmer" }
         }
+        if b.status == BookingStatus::Confirmed && !b.recurring {
+            button { id: "check-in", onclick: { let id = b.id.clone(); move |_| { let id = id.clone(); spawn(async move { check_in(app, id).await; }); } },
+                "Je suis au rendez-vous"
+            }
+        }
         if b.status == BookingStatus::Confirmed {
             button { class: "secondary", onclick: change(BookingStatus::CompletedPendingValidation, "Merci ! L'autre personne va confirmer."), "Le trajet a eu lieu" }
         }
@@ -747,6 +753,34 @@ pub fn BookingScreen(id: String) -> Element {
             }
         }
         if !matches!(b.need_leg, Leg::Outbound) { p { class: "muted", "Trajet retour." } }
+    }
+}
+
+/// "I am at the meeting point": the device's position (the browser's or
+/// the webview's geolocation), sent with the time; it makes the trip's
+/// proof stronger for the national registry.
+async fn check_in(app: AppHandle, id: String) {
+    let mut eval = document::eval(
+        r#"
+        if (!navigator.geolocation) { dioxus.send(null); return; }
+        navigator.geolocation.getCurrentPosition(
+            (p) => dioxus.send({ lat: p.coords.latitude, lon: p.coords.longitude }),
+            () => dioxus.send(null),
+            { enableHighAccuracy: true, timeout: 15000 });
+        "#,
+    );
+    let position = eval
+        .recv::<Option<serde_json::Value>>()
+        .await
+        .ok()
+        .flatten();
+    let Some(position) = position else {
+        app.say("Position introuvable : autorisez la localisation, puis réessayez.");
+        return;
+    };
+    match app.api().await.check_in(&id, &position).await {
+        Ok(()) => app.say("C'est noté : vous êtes au rendez-vous."),
+        Err(err) => app.say(err.message()),
     }
 }
 
