@@ -170,7 +170,6 @@ async fn journeys(
     let now = crate::db::now();
     let mut journeys = Vec::new();
     // (identity, date) → the trips and start times of that person that day.
-    let mut by_person_day: HashMap<(String, String), Vec<DayTrip>> = HashMap::new();
     for r in &rows {
         let pickup: MatchStop = serde_json::from_str(&r.try_get::<String, _>("pickup")?)
             .map_err(anyhow::Error::from)?;
@@ -283,17 +282,6 @@ async fn journeys(
                 "payments": [],
             },
         });
-        let index = journeys.len();
-        for key in [
-            identity_key_in(&body, "driver"),
-            identity_key_in(&body, "passenger"),
-        ] {
-            by_person_day.entry((key, date.clone())).or_default().push((
-                trip_id.clone(),
-                start_at,
-                index,
-            ));
-        }
         journeys.push(RegistryJourney {
             booking_id,
             date,
@@ -302,8 +290,37 @@ async fn journeys(
             body,
         });
     }
-    // Rules across journeys: at most 4 trips a day per person, 30 minutes
-    // between two trips of one person.
+    apply_day_rules(&mut journeys);
+    Ok(Json(RegistryExport {
+        territory_id,
+        api_version: "3.3".into(),
+        journeys,
+    }))
+}
+
+/// The registry's rules across journeys: at most 4 trips a day for one
+/// person (driver or passenger, by identity key), and 30 minutes between
+/// two trips of one person; then `send` when nothing is flagged.
+pub fn apply_day_rules(journeys: &mut [RegistryJourney]) {
+    let mut by_person_day: HashMap<(String, String), Vec<DayTrip>> = HashMap::new();
+    for (index, j) in journeys.iter().enumerate() {
+        let trip = j.body["operator_trip_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let Some(start) = j.body["start"]["datetime"]
+            .as_str()
+            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+        else {
+            continue;
+        };
+        for side in ["driver", "passenger"] {
+            by_person_day
+                .entry((identity_key_in(&j.body, side), j.date.clone()))
+                .or_default()
+                .push((trip.clone(), start.with_timezone(&Utc), index));
+        }
+    }
     for trips in by_person_day.values() {
         let distinct: std::collections::HashSet<&String> = trips.iter().map(|t| &t.0).collect();
         if distinct.len() > 4 {
@@ -319,14 +336,9 @@ async fn journeys(
             }
         }
     }
-    for j in &mut journeys {
+    for j in journeys.iter_mut() {
         j.send = j.flags.is_empty();
     }
-    Ok(Json(RegistryExport {
-        territory_id,
-        api_version: "3.3".into(),
-        journeys,
-    }))
 }
 
 fn identity_key_in(body: &Value, side: &str) -> String {
@@ -354,6 +366,74 @@ mod tests {
             "f44ff5364363e53da750d8b7b44fa3176ea36228c5f951a9c1e606c915093d30"
         );
         assert_eq!(phone_trunc("+33601020304"), "+336010203");
+    }
+
+    fn journey(passenger: &str, trip: &str, start: &str) -> RegistryJourney {
+        RegistryJourney {
+            booking_id: format!("{trip}-{start}"),
+            date: "2026-12-01".into(),
+            send: false,
+            flags: Vec::new(),
+            body: json!({
+                "operator_trip_id": trip,
+                "start": { "datetime": start },
+                "driver": { "identity": { "identity_key": format!("driver-of-{trip}") } },
+                "passenger": { "identity": { "identity_key": passenger } },
+            }),
+        }
+    }
+
+    fn flags(journeys: &[RegistryJourney]) -> Vec<Vec<String>> {
+        journeys.iter().map(|j| j.flags.clone()).collect()
+    }
+
+    #[test]
+    fn a_fifth_trip_in_a_day_is_flagged_for_every_trip_of_that_person() {
+        let mut day: Vec<RegistryJourney> = (0..5)
+            .map(|i| {
+                journey(
+                    "yvette",
+                    &format!("t{i}"),
+                    &format!("2026-12-01T0{}:00:00Z", i + 5),
+                )
+            })
+            .collect();
+        apply_day_rules(&mut day);
+        assert!(
+            day.iter()
+                .all(|j| j.flags == ["too_many_trips_by_day"] && !j.send)
+        );
+        let mut four = day[..4].to_vec();
+        for j in &mut four {
+            j.flags.clear();
+        }
+        apply_day_rules(&mut four);
+        assert!(
+            four.iter().all(|j| j.flags.is_empty() && j.send),
+            "{:?}",
+            flags(&four)
+        );
+    }
+
+    #[test]
+    fn two_trips_of_one_person_less_than_30_minutes_apart_are_flagged() {
+        let mut close = vec![
+            journey("yvette", "t1", "2026-12-01T07:00:00Z"),
+            journey("yvette", "t2", "2026-12-01T07:20:00Z"),
+            journey("jeanne", "t3", "2026-12-01T07:10:00Z"),
+        ];
+        apply_day_rules(&mut close);
+        assert_eq!(
+            flags(&close),
+            [vec!["too_close_trips"], vec!["too_close_trips"], vec![]]
+        );
+        // Two passengers of the same trip are not "too close".
+        let mut shared = vec![
+            journey("yvette", "t1", "2026-12-01T07:00:00Z"),
+            journey("jeanne", "t1", "2026-12-01T07:05:00Z"),
+        ];
+        apply_day_rules(&mut shared);
+        assert!(shared.iter().all(|j| j.send));
     }
 
     #[test]
