@@ -636,6 +636,8 @@ pub struct AuditEntry {
     pub action: String,
     pub subject_kind: String,
     pub subject_id: String,
+    /// The registered person concerned, read now (empty once erased).
+    pub subject_name: String,
     pub detail: String,
 }
 
@@ -658,13 +660,18 @@ async fn audit_log(
     require_coordinator(&state, &user, &territory_id).await?;
     let rows = sqlx::query(
         "SELECT a.at, a.actor_id, COALESCE(u.display_name, '') AS actor_name, a.action,
-                a.subject_kind, a.subject_id, a.detail
+                a.subject_kind, a.subject_id, a.detail,
+                COALESCE(
+                    (SELECT b.display_name FROM beneficiaries b WHERE b.id = a.subject_id),
+                    (SELECT b.display_name FROM needs n2 JOIN beneficiaries b ON b.id = n2.on_behalf_of
+                      WHERE n2.id = a.subject_id),
+                    '') AS subject_name
          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
          WHERE a.territory_id = $1
          UNION ALL
          SELECT r.at, r.viewer_id AS actor_id, COALESCE(u.display_name, '') AS actor_name,
                 'contact_revealed' AS action, 'booking' AS subject_kind, r.booking_id AS subject_id,
-                r.fields AS detail
+                r.fields AS detail, '' AS subject_name
          FROM contact_reveals r
          JOIN bookings bk ON bk.id = r.booking_id
          JOIN needs n ON n.id = bk.need_id
@@ -684,6 +691,7 @@ async fn audit_log(
                 action: r.try_get("action")?,
                 subject_kind: r.try_get("subject_kind")?,
                 subject_id: r.try_get("subject_id")?,
+                subject_name: r.try_get("subject_name")?,
                 detail: r.try_get("detail")?,
             })
         })

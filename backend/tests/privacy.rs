@@ -249,6 +249,8 @@ async fn inactive_people_are_erased_after_the_retention_period(backend: Backend)
         "{}",
         audit.body
     );
+    // Her name is gone from the log too.
+    assert!(!audit.body.to_string().contains("Yvette"), "{}", audit.body);
     // Accounts with a role (relays, coordinators) are kept.
     let me = server.get("/api/v1/me", Some(&relay)).await;
     assert_eq!(me.body["display_name"], "France Services Gramat");

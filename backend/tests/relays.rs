@@ -197,6 +197,14 @@ async fn a_relay_registers_a_person_books_for_them_and_records_the_trip(backend:
     ] {
         assert!(actions.contains(&action), "{actions:?}");
     }
+    let posted = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "request_posted_for")
+        .unwrap();
+    assert_eq!(posted["subject_name"], "Yvette Roux");
     assert!(
         audit
             .body

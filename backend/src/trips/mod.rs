@@ -499,7 +499,9 @@ async fn create_request(
             &user.id,
             "request_posted_for",
             ("request", &id),
-            &format!("pour {}", b.display_name),
+            // The person's name is read when the log is shown (so that
+            // erasing them erases it here too).
+            "",
         )
         .await?;
     }

@@ -711,7 +711,7 @@ pub fn Audit() -> Element {
             Some(Ok(list)) => rsx! {
                 ul { class: "audit",
                     for e in list.as_array().cloned().unwrap_or_default() {
-                        li { "{e[\"at\"].as_str().unwrap_or_default().get(..16).unwrap_or_default()} — {e[\"actor_name\"].as_str().unwrap_or_default()} : {action_label(e[\"action\"].as_str().unwrap_or_default())} {e[\"detail\"].as_str().unwrap_or_default()}" }
+                        li { "{e[\"at\"].as_str().unwrap_or_default().get(..16).unwrap_or_default()} — {e[\"actor_name\"].as_str().unwrap_or_default()} : {action_label(e[\"action\"].as_str().unwrap_or_default())} {e[\"subject_name\"].as_str().unwrap_or_default()} {e[\"detail\"].as_str().unwrap_or_default()}" }
                     }
                 }
             },
