@@ -82,7 +82,8 @@ pub struct CommuneFigures {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reason {
     /// `no_driver`, `cancelled_by_passenger`, `cancelled_by_driver`,
-    /// `no_show`, or `declined_by_driver` (a booking request refused).
+    /// `no_show`, or `declined_by_driver` (a booking the driver refused or
+    /// cancelled).
     pub code: String,
     pub label: String,
     pub count: u64,
@@ -261,7 +262,7 @@ pub async fn compute(
             .as_deref()
             .and_then(|i| state.places.current(i))
             .map(|c| c.name.clone())
-            .unwrap_or_else(|| r.try_get::<String, _>("origin_label").unwrap_or_default());
+            .unwrap_or_else(|| "?".into());
         needs.push(Row_ {
             person: behalf.map(|b| format!("b:{b}")).unwrap_or(owner),
             first_date: r.try_get("first_date")?,
@@ -326,7 +327,7 @@ pub async fn compute(
     if declined > 0 {
         reasons.push(Reason {
             code: "declined_by_driver".into(),
-            label: "demande refusée par le conducteur".into(),
+            label: "demande refusée ou trajet annulé par le conducteur".into(),
             count: declined as u64,
         });
     }

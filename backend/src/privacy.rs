@@ -310,8 +310,24 @@ pub async fn erase_user_in(state: &AppState, tx: &mut Tx, user_id: &str) -> ApiR
                 .bind(&contact)
                 .execute(&mut **tx)
                 .await?;
+            sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1")
+                .bind(format!("contact:{contact}"))
+                .execute(&mut **tx)
+                .await?;
         }
     }
+    // Free text they wrote: booking reasons, outcome reasons.
+    sqlx::query("UPDATE bookings SET reason = NULL WHERE status_by = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "UPDATE needs SET outcome_reason = 'compte supprimé'
+         WHERE outcome_by = $1 AND outcome_reason IS NOT NULL AND on_behalf_of IS NULL",
+    )
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "UPDATE users SET display_name = '', phone = NULL, email = NULL, share_phone = 0, share_email = 0,
             preferred_channel = 'push', erased_at = $2, updated_at = $2 WHERE id = $1",
@@ -340,12 +356,19 @@ pub async fn purge_inactive(state: &AppState) -> ApiResult<usize> {
     for row in &users {
         let id: String = row.try_get("id")?;
         let mut tx = state.db.begin_write().await?;
-        erase_user_in(state, &mut tx, &id).await?;
-        tx.commit().await?;
-        purged += 1;
+        match erase_user_in(state, &mut tx, &id).await {
+            Ok(()) => {
+                tx.commit().await?;
+                purged += 1;
+            }
+            Err(err) => tracing::warn!(user = %id, error = %err, "retention erasure failed"),
+        }
     }
     let people = sqlx::query(
-        "SELECT id, territory_id FROM beneficiaries WHERE erased_at IS NULL AND last_active_at < $1 LIMIT 100",
+        "SELECT id, territory_id FROM beneficiaries WHERE erased_at IS NULL AND last_active_at < $1
+           AND NOT EXISTS (SELECT 1 FROM needs n WHERE n.on_behalf_of = beneficiaries.id
+                             AND n.status IN ('open', 'booked'))
+         LIMIT 100",
     )
     .bind(cutoff)
     .fetch_all(&state.db.pool)
@@ -354,7 +377,11 @@ pub async fn purge_inactive(state: &AppState) -> ApiResult<usize> {
         let id: String = row.try_get("id")?;
         let territory: String = row.try_get("territory_id")?;
         let mut tx = state.db.begin_write().await?;
-        crate::relay::erase_beneficiary_in(state, &mut tx, &id, "retention").await?;
+        if let Err(err) = crate::relay::erase_beneficiary_in(state, &mut tx, &id, "retention").await
+        {
+            tracing::warn!(beneficiary = %id, error = %err, "retention erasure failed");
+            continue;
+        }
         crate::relay::audit(
             &mut tx,
             Some(&territory),

@@ -108,8 +108,9 @@ struct Person {
 }
 
 /// The completed trips of the territory as registry journeys, for its
-/// coordinator. A trip is completed when one side said it took place
-/// (awaiting validation) or both did (validated). Class A: the operator
+/// coordinator. A trip is completed when its driver or passenger (or the
+/// relay who booked for the passenger) said it took place, or both did
+/// (validated); a coordinator's word alone is not a proof. Class A: the operator
 /// vouches for the match; B: one side checked in at the meeting point with
 /// the position and time of their device; C: both did.
 #[utoipa::path(get, path = "/api/v1/territories/{id}/registry/journeys", tag = "impact",
@@ -145,7 +146,7 @@ async fn journeys(
     let from = day("from", &params.from)?;
     let to = day("to", &params.to)?;
     let rows = sqlx::query(
-        "SELECT b.id, b.offer_id, b.first_date, b.seats, b.pickup, b.dropoff, b.driver_id, b.passenger_id,
+        "SELECT b.id, b.offer_id, b.first_date, b.seats, b.leg, b.pickup, b.dropoff, b.driver_id, b.passenger_id,
                 n.on_behalf_of,
                 d.display_name AS driver_name, d.phone AS driver_phone, d.erased_at AS driver_erased,
                 p.display_name AS passenger_name, p.phone AS passenger_phone, p.erased_at AS passenger_erased,
@@ -156,7 +157,8 @@ async fn journeys(
          JOIN users p ON p.id = b.passenger_id
          LEFT JOIN beneficiaries bf ON bf.id = n.on_behalf_of
          WHERE n.territory_id = $1 AND b.recurring = 0
-           AND b.status IN ('COMPLETED_PENDING_VALIDATION', 'VALIDATED')
+           AND (b.status = 'VALIDATED'
+                OR (b.status = 'COMPLETED_PENDING_VALIDATION' AND b.completed_by IN (b.driver_id, b.passenger_id)))
            AND ($2 = '' OR b.first_date >= $2) AND ($3 = '' OR b.first_date <= $3)
          ORDER BY b.first_date, b.id",
     )
@@ -257,7 +259,8 @@ async fn journeys(
         };
         let driver_identity = identity(&driver, "driver", &mut flags);
         let passenger_identity = identity(&passenger, "passenger", &mut flags);
-        let trip_id = format!("{}-{}", offer_id, date);
+        let leg: String = r.try_get("leg")?;
+        let trip_id = format!("{offer_id}-{date}-{leg}");
         let body = json!({
             "operator_journey_id": booking_id.replace('-', "").to_lowercase(),
             "operator_trip_id": trip_id,

@@ -313,6 +313,9 @@ async fn patch_beneficiary(
     if !invalid.is_empty() {
         return Err(ApiError::Validation(invalid));
     }
+    if phone != current.phone || reach_by != current.reach_by {
+        drop_pending_texts(&mut tx, &id).await?;
+    }
     sqlx::query(
         "UPDATE beneficiaries SET display_name = $2, phone = $3, reach_by = $4, updated_at = $5 WHERE id = $1",
     )
@@ -366,6 +369,25 @@ async fn erase_beneficiary(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The text messages of a registered person's bookings.
+const HER_TEXTS: &str = "SELECT d.id FROM deliveries d
+     JOIN notifications nt ON nt.id = d.notification_id
+     JOIN bookings bk ON nt.url = '/bookings/' || bk.id
+     JOIN needs n ON n.id = bk.need_id
+     WHERE n.on_behalf_of = $1 AND d.to_phone IS NOT NULL";
+
+/// Texts not sent yet to a registered person (their number changed, or
+/// they are erased) are dropped.
+async fn drop_pending_texts(tx: &mut Tx, beneficiary_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM deliveries WHERE status = 'pending' AND id IN ({HER_TEXTS})"
+    )))
+    .bind(beneficiary_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Closes the open needs of a person who leaves (by `owner_id` or
 /// `on_behalf_of`): their live bookings are cancelled and the drivers told;
 /// the needs stay, cancelled, as anonymous figures.
@@ -376,13 +398,15 @@ pub async fn close_open_needs(
     id: &str,
     by: &str,
 ) -> ApiResult<()> {
-    let column = if column == "owner_id" {
-        "owner_id"
+    // A relay who leaves does not take the needs it posted for people with
+    // it: those stay with the territory.
+    let filter = if column == "owner_id" {
+        "owner_id = $1 AND on_behalf_of IS NULL"
     } else {
-        "on_behalf_of"
+        "on_behalf_of = $1"
     };
     let needs = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM needs WHERE {column} = $1 AND status IN ('open', 'booked')"
+        "SELECT id FROM needs WHERE {filter} AND status IN ('open', 'booked')"
     )))
     .bind(id)
     .fetch_all(&mut **tx)
@@ -422,10 +446,23 @@ pub async fn erase_beneficiary_in(
     by: &str,
 ) -> ApiResult<()> {
     close_open_needs(state, tx, "on_behalf_of", id, by).await?;
-    // Texts not sent yet to their phone are dropped with it.
+    // Texts to their phone: the pending ones are dropped, the number is
+    // removed from the others.
+    drop_pending_texts(tx, id).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE deliveries SET to_phone = NULL WHERE id IN ({HER_TEXTS})"
+    )))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    // Free text about her: outcome reasons, audit details.
+    sqlx::query("UPDATE needs SET outcome_reason = NULL WHERE on_behalf_of = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
-        "DELETE FROM deliveries WHERE status = 'pending'
-           AND to_phone = (SELECT phone FROM beneficiaries WHERE id = $1)",
+        "UPDATE audit_log SET detail = '' WHERE subject_id = $1
+            OR subject_id IN (SELECT n.id FROM needs n WHERE n.on_behalf_of = $1)",
     )
     .bind(id)
     .execute(&mut **tx)
@@ -555,6 +592,30 @@ async fn record_outcome(
     let tz = state.config.timezone;
     let today = crate::db::now().with_timezone(&tz).date_naive();
     let first: String = row.try_get("first_date")?;
+    // A trip that took place cannot become unserved; "done" needs a driver
+    // who said yes.
+    if need.status == lotocar_shared::need::NeedStatus::Done && input.outcome != Outcome::Done {
+        return Err(ApiError::Conflict {
+            code: "trip_done",
+            detail: "Ce trajet a eu lieu : sa suite ne peut plus changer.".into(),
+        });
+    }
+    if input.outcome == Outcome::Done {
+        let booked: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM bookings WHERE need_id = $1
+               AND status IN ('CONFIRMED', 'COMPLETED_PENDING_VALIDATION', 'VALIDATED')",
+        )
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        if booked == 0 {
+            return Err(ApiError::Conflict {
+                code: "no_booking",
+                detail: "Aucun conducteur n'a confirmé ce trajet : réservez d'abord une place, ou indiquez une autre suite.".into(),
+            });
+        }
+    }
     if input.outcome == Outcome::Done && first.as_str() > today.to_string().as_str() {
         return Err(ApiError::Conflict {
             code: "trip_not_started",

@@ -166,6 +166,15 @@ async fn a_relay_registers_a_person_books_for_them_and_records_the_trip(backend:
     assert_eq!(done.body["outcome"]["label"], "trajet effectué");
     let booking = server.get(&booking_path, Some(&marie)).await;
     assert_eq!(booking.body["status"], "COMPLETED_PENDING_VALIDATION");
+    // A trip that took place does not become unserved.
+    let rewrite = server
+        .put(
+            &format!("/api/v1/requests/{need_id}/outcome"),
+            Some(&relay),
+            &json!({ "outcome": "no_driver", "reason": "erreur" }),
+        )
+        .await;
+    assert_eq!(rewrite.problem(409)["code"], "trip_done");
 
     // The coordinator sees the need with the person's name, and every
     // action of the relay in the audit log.
@@ -354,6 +363,15 @@ async fn unserved_and_cancelled_needs_stay_visible_with_their_reason(backend: Ba
         )
         .await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // "Done" needs a driver who said yes.
+    let no_driver_yet = server
+        .put(
+            &outcome(&first),
+            Some(&relay),
+            &json!({ "outcome": "done" }),
+        )
+        .await;
+    assert_eq!(no_driver_yet.problem(409)["code"], "no_booking");
     let still = server
         .get("/api/v1/territories/lot/requests?status=open", Some(&relay))
         .await;

@@ -983,7 +983,13 @@ async fn check_in(
     let row = load(&mut *tx, &id, &user.id).await?.ok_or_else(not_found)?;
     let point =
         lotocar_shared::GeoPoint::new(input.lat, input.lon).map_err(ApiError::Validation)?;
-    if row.status != BookingStatus::Confirmed || row.recurring {
+    let trip_on = matches!(
+        row.status,
+        BookingStatus::Confirmed
+            | BookingStatus::CompletedPendingValidation
+            | BookingStatus::Validated
+    );
+    if !trip_on || row.recurring {
         return Err(ApiError::Conflict {
             code: "not_confirmed",
             detail: "Seul un trajet confirmé peut être pointé au rendez-vous.".into(),
