@@ -397,7 +397,20 @@ async fn add_alias(
             "Donnez le nom tel que les gens le disent (2 à 60 caractères).",
         );
     }
-    let place = crate::places::resolve_id(&state.db, &state.places, &input.place_id).await?;
+    let mut place = crate::places::resolve_id(&state.db, &state.places, &input.place_id).await?;
+    // A meeting point of another territory is not one of ours.
+    if let Some(mp) = input.place_id.strip_prefix("mp:") {
+        let ours: Option<String> =
+            sqlx::query("SELECT territory_id FROM meeting_points WHERE id = $1")
+                .bind(mp)
+                .fetch_optional(&state.db.pool)
+                .await?
+                .map(|r| r.try_get("territory_id"))
+                .transpose()?;
+        if ours.as_deref() != Some(territory_id.as_str()) {
+            place = None;
+        }
+    }
     if place.is_none() {
         invalid.push("place_id", "Choisissez le lieu dans la liste proposée.");
     }

@@ -283,13 +283,15 @@ async fn deliver(state: &AppState, d: &Claimed) -> anyhow::Result<Attempt> {
         }
         "sms" => {
             // To the person a relay acts for, or to the account holder.
-            let to: Option<String> = sqlx::query("SELECT to_phone FROM deliveries WHERE id = $1")
+            let Some(delivery) = sqlx::query("SELECT to_phone FROM deliveries WHERE id = $1")
                 .bind(&d.id)
                 .fetch_optional(&state.db.pool)
                 .await?
-                .map(|r| r.try_get("to_phone"))
-                .transpose()?
-                .flatten();
+            else {
+                // Dropped meanwhile (the person was erased): nothing to send.
+                return Ok(Attempt::Skipped);
+            };
+            let to: Option<String> = delivery.try_get("to_phone")?;
             let Some(phone) = to.or(row.try_get::<Option<String>, _>("phone")?) else {
                 return Ok(Attempt::Skipped);
             };
