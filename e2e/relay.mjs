@@ -1,7 +1,7 @@
 // A relay and a coordinator in the web shell, headless Chromium, in two
 // phases around a server restart that moves the clock to the day of the
 // trip (the Rust test does the restart):
-//   book:   the relay registers a person without a phone, posts her need
+//   book:   the relay registers a person without a smartphone (a landline), posts her need
 //           Livernon → Figeac, books Marie's commute; Marie confirms.
 //   record: the relay records the trip done; the coordinator sees it in
 //           the impact figures, the CSV, the registry export and the map.
@@ -25,10 +25,11 @@ try {
   const relay = await newPage(browser);
   await signIn(base, relay, RELAY);
   if (phase === "book") {
-    // Register Yvette: no phone, the relay will call her.
+    // Register Yvette: no mobile phone, a landline; the relay will call her.
     await relay.click("#go-relay");
     await relay.click("#new-person");
     await relay.fill("#person-name", "Yvette Roux");
+    await relay.fill("#person-phone", "05 65 34 12 34");
     await pickPlace(relay, "#person-commune", "Livern", "Livernon (46320)");
     // Forgetting the consent is caught, in French.
     await relay.click("#register-person");
@@ -96,6 +97,8 @@ try {
     const body = await journey.locator("pre").textContent();
     const parsed = JSON.parse(body);
     if (parsed.operator_class !== "A" || !Array.isArray(parsed.incentives)) throw new Error(`registry body: ${body}`);
+    if (parsed.passenger.identity.phone_trunc !== "+335653412") throw new Error(`registry identity: ${body}`);
+    await journey.locator("text=À envoyer").waitFor({ timeout });
     await shot(coordinator, "registry");
     await coordinator.click("button.back");
     await coordinator.click("#go-map");

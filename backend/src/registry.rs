@@ -86,8 +86,9 @@ pub struct RegistryJourney {
     /// `passenger_phone_missing`, `driver_last_name_missing`,
     /// `passenger_last_name_missing`.
     pub flags: Vec<String>,
-    /// The `POST /journeys` body (registry API v3.3).
-    #[schema(value_type = Object)]
+    /// The `POST /journeys` body (registry API v3.3); null when the
+    /// registry could not accept any (a person without a phone number).
+    #[schema(value_type = Object, nullable)]
     pub body: Value,
 }
 
@@ -285,6 +286,13 @@ async fn journeys(
                 "payments": [],
             },
         });
+        // Without a phone number there is no identity the registry accepts
+        // (`phone_trunc` is required): no body, only the reason.
+        let body = if flags.iter().any(|f| f.ends_with("_phone_missing")) {
+            Value::Null
+        } else {
+            body
+        };
         journeys.push(RegistryJourney {
             booking_id,
             date,
@@ -307,6 +315,9 @@ async fn journeys(
 pub fn apply_day_rules(journeys: &mut [RegistryJourney]) {
     let mut by_person_day: HashMap<(String, String), Vec<DayTrip>> = HashMap::new();
     for (index, j) in journeys.iter().enumerate() {
+        if j.body.is_null() {
+            continue;
+        }
         let trip = j.body["operator_trip_id"]
             .as_str()
             .unwrap_or_default()

@@ -414,6 +414,7 @@ async fn check_ins_at_the_meeting_point_make_class_b_and_c_proofs(backend: Backe
     let mut classes: Vec<String> = Vec::new();
     for journey in export.body["journeys"].as_array().unwrap() {
         assert_eq!(errors(&schema, &journey["body"]), Vec::<String>::new());
+        assert_eq!(journey["send"], true, "{journey}");
         classes.push(journey["body"]["operator_class"].as_str().unwrap().into());
     }
     classes.sort();

@@ -48,7 +48,7 @@ fn node(script: &str, args: &[&str], expect: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_relay_books_for_a_person_without_a_phone_and_the_coordinator_sees_it() {
+async fn a_relay_books_for_a_person_without_a_smartphone_and_the_coordinator_sees_it() {
     if !browser_ready() {
         return;
     }

@@ -123,7 +123,10 @@ pub fn NewBeneficiary() -> Element {
             {
                 Ok(person) => {
                     app.go(Screen::Beneficiary(person.id.clone()));
-                    app.say(format!("{} est inscrite.", person.display_name));
+                    app.say(format!(
+                        "Inscription enregistrée : {}.",
+                        person.display_name
+                    ));
                 }
                 Err(err) => {
                     errors.set(err.field_errors());
@@ -197,7 +200,7 @@ pub fn BeneficiaryScreen(id: String) -> Element {
                 p { "{person.commune_label} · prévenir : {person.reach_by.label()}" }
                 if let Some(phone) = &person.phone { p { "Téléphone : {phone}" } }
                 p { class: "muted", "Accord donné le {person.consent.at.format(\"%d/%m/%Y\")} ({person.consent.method}), noté par {person.consent.recorded_by_name}." }
-                button { id: "request-for", onclick: { let id = person_id.clone(); move |_| app.go(Screen::NewRequestFor(id.clone())) }, "Demander un trajet pour elle" }
+                button { id: "request-for", onclick: { let id = person_id.clone(); move |_| app.go(Screen::NewRequestFor(id.clone())) }, "Demander un trajet pour cette personne" }
                 h2 { "Ses demandes" }
                 if needs.is_empty() { p { class: "muted", "Aucune demande pour l'instant." } }
                 for need in needs.clone() {
@@ -501,9 +504,16 @@ pub fn Registry() -> Element {
                         if j["send"].as_bool() == Some(true) {
                             p { class: "status", "À envoyer" }
                         } else {
-                            p { class: "status", "Non envoyé : {j[\"flags\"]}" }
+                            p { class: "status", "Non envoyé" }
+                            ul {
+                                for f in j["flags"].as_array().cloned().unwrap_or_default() {
+                                    li { "{flag_label(f.as_str().unwrap_or_default())}" }
+                                }
+                            }
                         }
-                        pre { "{serde_json::to_string_pretty(&j[\"body\"]).unwrap_or_default()}" }
+                        if !j["body"].is_null() {
+                            pre { class: "registry-body", "{serde_json::to_string_pretty(&j[\"body\"]).unwrap_or_default()}" }
+                        }
                     }
                 }
             },
@@ -716,6 +726,21 @@ pub fn Audit() -> Element {
                 }
             },
         }
+    }
+}
+
+/// Why a trip is not sent to the registry, in plain words.
+fn flag_label(flag: &str) -> &'static str {
+    match flag {
+        "distance_too_short" => "trajet de moins de 2 km",
+        "too_many_trips_by_day" => "plus de 4 trajets le même jour pour une personne",
+        "too_close_trips" => "deux trajets d'une personne à moins de 30 minutes",
+        "expired" => "plus de 24 heures après le départ : le registre le refuserait",
+        "driver_phone_missing" => "le conducteur n'a pas de numéro de téléphone",
+        "passenger_phone_missing" => "le passager n'a pas de numéro de téléphone",
+        "driver_last_name_missing" => "le nom de famille du conducteur manque",
+        "passenger_last_name_missing" => "le nom de famille du passager manque",
+        _ => "règle du registre",
     }
 }
 
