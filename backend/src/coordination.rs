@@ -29,7 +29,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::matching;
 use crate::notify::{self, Notice};
-use crate::relay::{NeedFilter, audit, is_coordinator, require_coordinator, territory_needs};
+use crate::relay::{NeedFilter, audit, require_coordinator, territory_needs};
 use crate::state::AppState;
 use crate::territories;
 use crate::trips::offer_from_row;
@@ -253,7 +253,7 @@ async fn add_meeting_point(
     Path(territory_id): Path<String>,
     ApiJson(input): ApiJson<MeetingPointInput>,
 ) -> ApiResult<(StatusCode, Json<MeetingPoint>)> {
-    require_coordinator(&state, &user, &territory_id).await?;
+    let territory = require_coordinator(&state, &user, &territory_id).await?;
     let mut invalid = Invalid::new();
     let name = input.name.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.chars().count() < 3 || name.chars().count() > 100 {
@@ -263,9 +263,6 @@ async fn add_meeting_point(
         );
     }
     let point = invalid.check("", GeoPoint::new(input.lat, input.lon));
-    let territory = territories::get(&state.db, &territory_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("Ce territoire n'existe pas.".into()))?;
     if let Some(p) = point {
         let inside = state
             .places
@@ -842,12 +839,7 @@ async fn map(
     Path(territory_id): Path<String>,
     ApiQuery(period): ApiQuery<Period>,
 ) -> ApiResult<Response> {
-    if !is_coordinator(&user, &territory_id) {
-        require_coordinator(&state, &user, &territory_id).await?;
-    }
-    let territory = territories::get(&state.db, &territory_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("Ce territoire n'existe pas.".into()))?;
+    let territory = require_coordinator(&state, &user, &territory_id).await?;
     let communes: Vec<(&str, GeoPoint)> = state
         .places
         .communes()

@@ -157,7 +157,8 @@ impl Tally {
     }
 }
 
-fn parse_day(field: &str, value: &Option<String>) -> ApiResult<Option<NaiveDate>> {
+/// An optional `YYYY-MM-DD` query parameter, with a French error on `field`.
+pub(crate) fn parse_day(field: &str, value: &Option<String>) -> ApiResult<Option<NaiveDate>> {
     match value.as_deref().filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")

@@ -27,6 +27,22 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(erase_me))
 }
 
+/// Every row `sql` (with `$1` = the person's id) returns, as JSON.
+async fn rows_of(
+    db: &sqlx::AnyPool,
+    sql: &str,
+    user_id: &str,
+    to_json: impl Fn(&sqlx::any::AnyRow) -> Result<Value, sqlx::Error>,
+) -> Result<Vec<Value>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .bind(user_id)
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(to_json)
+        .collect()
+}
+
 fn ms(row: &sqlx::any::AnyRow, column: &str) -> Result<Value, sqlx::Error> {
     Ok(match row.try_get::<Option<i64>, _>(column)? {
         Some(v) => json!(from_ms(v)),
@@ -51,21 +67,20 @@ async fn export_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<R
         .bind(&user.id)
         .fetch_one(db)
         .await?;
-    let sessions = sqlx::query(
-        "SELECT created_at, last_used_at, expires_at FROM sessions WHERE user_id = $1 ORDER BY created_at",
+    let sessions = rows_of(
+        db,
+        "SELECT created_at, last_used_at, expires_at FROM sessions
+         WHERE user_id = $1 ORDER BY created_at",
+        &user.id,
+        |r| {
+            Ok(json!({
+                "created_at": ms(r, "created_at")?,
+                "last_used_at": ms(r, "last_used_at")?,
+                "expires_at": ms(r, "expires_at")?,
+            }))
+        },
     )
-    .bind(&user.id)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(json!({
-            "created_at": ms(r, "created_at")?,
-            "last_used_at": ms(r, "last_used_at")?,
-            "expires_at": ms(r, "expires_at")?,
-        }))
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    .await?;
     let territories = territories::list(&state.db).await?;
     let offers = sqlx::query("SELECT * FROM offers WHERE owner_id = $1 ORDER BY created_at")
         .bind(&user.id)
@@ -86,134 +101,121 @@ async fn export_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<R
         .iter()
         .map(need_from_row)
         .collect::<ApiResult<Vec<_>>>()?;
-    let bookings = sqlx::query(
-        "SELECT id, offer_id, need_id, driver_id, passenger_id, recurring, first_date, seats, status,
-                pickup, dropoff, detour_minutes, reason, completed_at, created_at, updated_at
+    let bookings = rows_of(
+        db,
+        "SELECT id, offer_id, need_id, driver_id, passenger_id, recurring, first_date, seats,
+                status, pickup, dropoff, detour_minutes, reason, completed_at,
+                created_at, updated_at
          FROM bookings WHERE driver_id = $1 OR passenger_id = $1 ORDER BY created_at",
+        &user.id,
+        |r| {
+            let driver: String = r.try_get("driver_id")?;
+            let pickup: String = r.try_get("pickup")?;
+            let dropoff: String = r.try_get("dropoff")?;
+            Ok(json!({
+                "id": r.try_get::<String, _>("id")?,
+                "my_role": if driver == user.id { "driver" } else { "passenger" },
+                "offer_id": r.try_get::<String, _>("offer_id")?,
+                "request_id": r.try_get::<String, _>("need_id")?,
+                "regular": r.try_get::<i64, _>("recurring")? != 0,
+                "first_date": r.try_get::<String, _>("first_date")?,
+                "seats": r.try_get::<i64, _>("seats")?,
+                "status": r.try_get::<String, _>("status")?,
+                "pickup": serde_json::from_str::<Value>(&pickup).unwrap_or(Value::Null),
+                "dropoff": serde_json::from_str::<Value>(&dropoff).unwrap_or(Value::Null),
+                "detour_minutes": r.try_get::<f64, _>("detour_minutes")?,
+                "reason": r.try_get::<Option<String>, _>("reason")?,
+                "completed_at": ms(r, "completed_at")?,
+                "created_at": ms(r, "created_at")?,
+                "updated_at": ms(r, "updated_at")?,
+            }))
+        },
     )
-    .bind(&user.id)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(|r| {
-        let driver: String = r.try_get("driver_id")?;
-        let pickup: String = r.try_get("pickup")?;
-        let dropoff: String = r.try_get("dropoff")?;
-        Ok(json!({
-            "id": r.try_get::<String, _>("id")?,
-            "my_role": if driver == user.id { "driver" } else { "passenger" },
-            "offer_id": r.try_get::<String, _>("offer_id")?,
-            "request_id": r.try_get::<String, _>("need_id")?,
-            "regular": r.try_get::<i64, _>("recurring")? != 0,
-            "first_date": r.try_get::<String, _>("first_date")?,
-            "seats": r.try_get::<i64, _>("seats")?,
-            "status": r.try_get::<String, _>("status")?,
-            "pickup": serde_json::from_str::<Value>(&pickup).unwrap_or(Value::Null),
-            "dropoff": serde_json::from_str::<Value>(&dropoff).unwrap_or(Value::Null),
-            "detour_minutes": r.try_get::<f64, _>("detour_minutes")?,
-            "reason": r.try_get::<Option<String>, _>("reason")?,
-            "completed_at": ms(r, "completed_at")?,
-            "created_at": ms(r, "created_at")?,
-            "updated_at": ms(r, "updated_at")?,
-        }))
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let notifications = sqlx::query(
+    .await?;
+    let notifications = rows_of(
+        db,
         "SELECT n.id, n.kind, n.title, n.body, n.created_at, n.read_at,
                 (SELECT COUNT(*) FROM deliveries d WHERE d.notification_id = n.id) AS deliveries
          FROM notifications n WHERE n.user_id = $1 ORDER BY n.created_at",
+        &user.id,
+        |r| {
+            Ok(json!({
+                "id": r.try_get::<String, _>("id")?,
+                "kind": r.try_get::<String, _>("kind")?,
+                "title": r.try_get::<String, _>("title")?,
+                "body": r.try_get::<String, _>("body")?,
+                "created_at": ms(r, "created_at")?,
+                "read_at": ms(r, "read_at")?,
+                "deliveries": r.try_get::<i64, _>("deliveries")?,
+            }))
+        },
     )
-    .bind(&user.id)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(json!({
-            "id": r.try_get::<String, _>("id")?,
-            "kind": r.try_get::<String, _>("kind")?,
-            "title": r.try_get::<String, _>("title")?,
-            "body": r.try_get::<String, _>("body")?,
-            "created_at": ms(r, "created_at")?,
-            "read_at": ms(r, "read_at")?,
-            "deliveries": r.try_get::<i64, _>("deliveries")?,
-        }))
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let subscriptions = sqlx::query(
-        "SELECT endpoint, created_at FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at",
+    .await?;
+    let subscriptions = rows_of(
+        db,
+        "SELECT endpoint, created_at FROM push_subscriptions
+         WHERE user_id = $1 ORDER BY created_at",
+        &user.id,
+        |r| {
+            Ok(json!({
+                "endpoint": r.try_get::<String, _>("endpoint")?,
+                "created_at": ms(r, "created_at")?,
+            }))
+        },
     )
-    .bind(&user.id)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(|r| {
+    .await?;
+    let reveal = |r: &sqlx::any::AnyRow| {
         Ok(json!({
-            "endpoint": r.try_get::<String, _>("endpoint")?,
-            "created_at": ms(r, "created_at")?,
+            "booking_id": r.try_get::<String, _>("booking_id")?,
+            "viewer_id": r.try_get::<String, _>("viewer_id")?,
+            "subject_id": r.try_get::<String, _>("subject_id")?,
+            "fields": r.try_get::<String, _>("fields")?,
+            "at": ms(r, "at")?,
         }))
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    };
     let reveals = |column: &'static str| {
+        let sql = format!(
+            "SELECT booking_id, viewer_id, subject_id, fields, at FROM contact_reveals
+             WHERE {column} = $1 ORDER BY at"
+        );
         let user_id = user.id.clone();
-        async move {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT booking_id, viewer_id, subject_id, fields, at FROM contact_reveals
-                 WHERE {column} = $1 ORDER BY at"
-            )))
-            .bind(user_id)
-            .fetch_all(db)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(json!({
-                    "booking_id": r.try_get::<String, _>("booking_id")?,
-                    "viewer_id": r.try_get::<String, _>("viewer_id")?,
-                    "subject_id": r.try_get::<String, _>("subject_id")?,
-                    "fields": r.try_get::<String, _>("fields")?,
-                    "at": ms(r, "at")?,
-                }))
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-        }
+        async move { rows_of(db, &sql, &user_id, reveal).await }
     };
     let seen_by_others = reveals("subject_id").await?;
     let seen_by_me = reveals("viewer_id").await?;
-    let actions = sqlx::query(
+    let actions = rows_of(
+        db,
         "SELECT territory_id, action, subject_kind, subject_id, detail, at FROM audit_log
          WHERE actor_id = $1 ORDER BY at",
+        &user.id,
+        |r| {
+            Ok(json!({
+                "territory_id": r.try_get::<Option<String>, _>("territory_id")?,
+                "action": r.try_get::<String, _>("action")?,
+                "subject_kind": r.try_get::<String, _>("subject_kind")?,
+                "subject_id": r.try_get::<String, _>("subject_id")?,
+                "detail": r.try_get::<String, _>("detail")?,
+                "at": ms(r, "at")?,
+            }))
+        },
     )
-    .bind(&user.id)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(json!({
-            "territory_id": r.try_get::<Option<String>, _>("territory_id")?,
-            "action": r.try_get::<String, _>("action")?,
-            "subject_kind": r.try_get::<String, _>("subject_kind")?,
-            "subject_id": r.try_get::<String, _>("subject_id")?,
-            "detail": r.try_get::<String, _>("detail")?,
-            "at": ms(r, "at")?,
-        }))
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let checkins = sqlx::query(
-        "SELECT booking_id, side, lat, lon, at FROM booking_checkins WHERE user_id = $1 ORDER BY at",
+    .await?;
+    let checkins = rows_of(
+        db,
+        "SELECT booking_id, side, lat, lon, at FROM booking_checkins
+         WHERE user_id = $1 ORDER BY at",
+        &user.id,
+        |r| {
+            Ok(json!({
+                "booking_id": r.try_get::<String, _>("booking_id")?,
+                "side": r.try_get::<String, _>("side")?,
+                "lat": r.try_get::<f64, _>("lat")?,
+                "lon": r.try_get::<f64, _>("lon")?,
+                "at": ms(r, "at")?,
+            }))
+        },
     )
-    .bind(&user.id)
-    .fetch_all(db)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(json!({
-            "booking_id": r.try_get::<String, _>("booking_id")?,
-            "side": r.try_get::<String, _>("side")?,
-            "lat": r.try_get::<f64, _>("lat")?,
-            "lon": r.try_get::<f64, _>("lon")?,
-            "at": ms(r, "at")?,
-        }))
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    .await?;
     let document = json!({
         "exported_at": crate::db::now(),
         "about": "Toutes les données que Lotocar conserve sur vous. Voir docs/privacy.md pour leur usage et leur durée de conservation.",

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{MatchStop, Problem};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiQuery, ApiResult};
+use crate::error::{ApiQuery, ApiResult};
+use crate::impact::parse_day;
 use crate::relay::require_coordinator;
 use crate::state::AppState;
 
@@ -132,17 +133,9 @@ async fn journeys(
 ) -> ApiResult<Json<RegistryExport>> {
     require_coordinator(&state, &user, &territory_id).await?;
     let day = |field: &str, v: &Option<String>| -> ApiResult<String> {
-        match v.as_deref().filter(|v| !v.is_empty()) {
-            None => Ok(String::new()),
-            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map(|d| d.to_string())
-                .map_err(|_| {
-                    ApiError::field(
-                        field,
-                        "Date attendue au format AAAA-MM-JJ, par exemple 2026-12-31.",
-                    )
-                }),
-        }
+        Ok(parse_day(field, v)?
+            .map(|d| d.to_string())
+            .unwrap_or_default())
     };
     let from = day("from", &params.from)?;
     let to = day("to", &params.to)?;

@@ -52,34 +52,50 @@ pub fn is_coordinator(user: &AuthUser, territory_id: &str) -> bool {
     user.has_role(Role::Coordinator, territory_id) || user.has_role(Role::Admin, territory_id)
 }
 
-/// 404 for a territory that does not exist, 403 for someone who has no
-/// role in it.
-pub async fn require_staff(state: &AppState, user: &AuthUser, territory_id: &str) -> ApiResult<()> {
-    if territories::get(&state.db, territory_id).await?.is_none() {
-        return Err(ApiError::NotFound("Ce territoire n'existe pas.".into()));
-    }
-    if !is_staff(user, territory_id) {
-        return Err(ApiError::Forbidden(
-            "Réservé aux relais et aux coordinateurs de ce territoire.".into(),
-        ));
-    }
-    Ok(())
+/// The territory, for a relay, coordinator or admin of it: 404 for a
+/// territory that does not exist, 403 for someone who has no role in it.
+pub async fn require_staff(
+    state: &AppState,
+    user: &AuthUser,
+    territory_id: &str,
+) -> ApiResult<territories::Territory> {
+    require(
+        state,
+        territory_id,
+        is_staff(user, territory_id),
+        "Réservé aux relais et aux coordinateurs de ce territoire.",
+    )
+    .await
 }
 
+/// The territory, for a coordinator or admin of it (as [`require_staff`]).
 pub async fn require_coordinator(
     state: &AppState,
     user: &AuthUser,
     territory_id: &str,
-) -> ApiResult<()> {
-    if territories::get(&state.db, territory_id).await?.is_none() {
-        return Err(ApiError::NotFound("Ce territoire n'existe pas.".into()));
+) -> ApiResult<territories::Territory> {
+    require(
+        state,
+        territory_id,
+        is_coordinator(user, territory_id),
+        "Réservé aux coordinateurs de ce territoire.",
+    )
+    .await
+}
+
+async fn require(
+    state: &AppState,
+    territory_id: &str,
+    allowed: bool,
+    refusal: &str,
+) -> ApiResult<territories::Territory> {
+    let territory = territories::get(&state.db, territory_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("Ce territoire n'existe pas.".into()))?;
+    if !allowed {
+        return Err(ApiError::Forbidden(refusal.into()));
     }
-    if !is_coordinator(user, territory_id) {
-        return Err(ApiError::Forbidden(
-            "Réservé aux coordinateurs de ce territoire.".into(),
-        ));
-    }
-    Ok(())
+    Ok(territory)
 }
 
 /// Writes one line of the audit log, in the caller's transaction.
