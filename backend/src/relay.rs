@@ -124,6 +124,12 @@ pub async fn audit(
     Ok(())
 }
 
+/// Needs (`n`) with the registered person they are for, if any: their
+/// name (`beneficiary_name`, read by `need_from_row`) and territory.
+const NEEDS_WITH_PERSON: &str = "SELECT n.*, b.territory_id AS beneficiary_territory,
+        b.display_name AS beneficiary_name
+     FROM needs n LEFT JOIN beneficiaries b ON b.id = n.on_behalf_of";
+
 fn beneficiary_not_found() -> ApiError {
     ApiError::NotFound("Cette personne n'est pas inscrite sur votre territoire.".into())
 }
@@ -537,8 +543,7 @@ pub async fn territory_needs(
 ) -> ApiResult<Vec<Need>> {
     let only_beneficiaries = !is_coordinator(user, territory_id);
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT n.*, b.display_name AS beneficiary_name FROM needs n
-         LEFT JOIN beneficiaries b ON b.id = n.on_behalf_of
+        "{NEEDS_WITH_PERSON}
          WHERE n.territory_id = $1 {}
            AND ($2 = '' OR n.status = $2)
            AND ($3 = '' OR n.last_date IS NULL OR n.last_date >= $3)
@@ -583,10 +588,9 @@ async fn record_outcome(
 ) -> ApiResult<Json<Need>> {
     let reason = input.validate().map_err(ApiError::Validation)?;
     let mut tx = state.db.begin_write().await?;
-    let row = sqlx::query(
-        "SELECT n.*, b.territory_id AS beneficiary_territory, b.display_name AS beneficiary_name
-         FROM needs n LEFT JOIN beneficiaries b ON b.id = n.on_behalf_of WHERE n.id = $1",
-    )
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{NEEDS_WITH_PERSON} WHERE n.id = $1"
+    )))
     .bind(&id)
     .fetch_optional(&mut *tx)
     .await?
@@ -686,10 +690,9 @@ async fn record_outcome(
         ),
     )
     .await?;
-    let row = sqlx::query(
-        "SELECT n.*, b.display_name AS beneficiary_name FROM needs n
-         LEFT JOIN beneficiaries b ON b.id = n.on_behalf_of WHERE n.id = $1",
-    )
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{NEEDS_WITH_PERSON} WHERE n.id = $1"
+    )))
     .bind(&id)
     .fetch_one(&mut *tx)
     .await?;
