@@ -116,31 +116,13 @@ fn subscription(role: usize) -> Value {
 
 async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
     let server = demo_server(backend).await;
-    server.admin(&[
-        "territory",
-        "--id",
-        "aveyron",
-        "--name",
-        "Aveyron",
-        "--brand",
-        "Covoit'Aveyron",
-        "--departements",
-        "12",
-    ]);
+    server.add_aveyron();
     for (contact, role, territory) in [
         ("relais.rodez@example.fr", "relay", "aveyron"),
         ("coordination.aveyron@example.fr", "coordinator", "aveyron"),
         ("admin.lot@example.fr", "admin", "lot"),
     ] {
-        server.admin(&[
-            "grant",
-            "--contact",
-            contact,
-            "--role",
-            role,
-            "--territory",
-            territory,
-        ]);
+        server.grant(contact, role, territory);
     }
     let mut tokens: Vec<Option<String>> = vec![None];
     for contact in CONTACTS.iter().flatten() {

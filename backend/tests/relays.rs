@@ -233,17 +233,7 @@ async fn a_relay_registers_a_person_books_for_them_and_records_the_trip(backend:
 
 async fn a_relay_sees_only_its_territory(backend: Backend) {
     let server = demo_server(backend).await;
-    server.admin(&[
-        "territory",
-        "--id",
-        "aveyron",
-        "--name",
-        "Aveyron",
-        "--brand",
-        "Covoit'Aveyron",
-        "--departements",
-        "12",
-    ]);
+    server.add_aveyron();
     let relay = server.sign_in(RELAY).await;
     let other = server
         .sign_in_with_role("0655000001", "Relais Rodez", "relay", "aveyron")

@@ -231,6 +231,12 @@ impl Server {
         role: &str,
         territory: &str,
     ) -> String {
+        self.grant(contact, role, territory);
+        self.sign_in_as(contact, name).await
+    }
+
+    /// Gives `role` in `territory` to whoever signs in with `contact`.
+    pub fn grant(&self, contact: &str, role: &str, territory: &str) {
         self.admin(&[
             "grant",
             "--contact",
@@ -240,7 +246,21 @@ impl Server {
             "--territory",
             territory,
         ]);
-        self.sign_in_as(contact, name).await
+    }
+
+    /// A second territory, the Aveyron (département 12), next to the Lot.
+    pub fn add_aveyron(&self) {
+        self.admin(&[
+            "territory",
+            "--id",
+            "aveyron",
+            "--name",
+            "Aveyron",
+            "--brand",
+            "Covoit'Aveyron",
+            "--departements",
+            "12",
+        ]);
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
