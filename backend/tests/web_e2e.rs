@@ -101,19 +101,10 @@ async fn a_passenger_books_and_the_driver_confirms_in_the_browser() {
     )
     .await;
     let shots = root.join("target/e2e");
-    let output = Command::new("node")
-        .arg(root.join("e2e/flow.mjs"))
-        .arg(&server.base)
-        .arg(&shots)
-        .arg(next_weekday(1, 2))
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "browser flow failed:\n{stdout}\n{stderr}"
+    node(
+        "flow.mjs",
+        &[&server.base, shots.to_str().unwrap(), &next_weekday(1, 2)],
+        "e2e ok",
     );
-    assert!(stdout.contains("e2e ok"), "{stdout}");
     assert!(shots.join("08-driver-phone.png").exists());
 }
