@@ -14,7 +14,8 @@ use chrono::NaiveDate;
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::Problem;
 use lotocar_shared::relay::Outcome;
-use serde::{Deserialize, Serialize};
+use lotocar_shared::reporting::{CommuneFigures, Figures, Impact, MonthFigures, Reason};
+use serde::Deserialize;
 use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,67 +43,6 @@ struct ImpactParams {
     to: Option<String>,
     /// `csv` for a spreadsheet (also chosen by `Accept: text/csv`).
     format: Option<String>,
-}
-
-/// The figures of one slice (the whole period, a month, a commune).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Figures {
-    pub needs_posted: u64,
-    /// Needs for which a seat was booked or the trip took place.
-    pub needs_served: u64,
-    /// `needs_served / needs_posted`, 0 when nothing was posted.
-    pub served_share: f64,
-    /// Needs whose trip took place.
-    pub trips_done: u64,
-    /// Distinct people (passengers or people registered by a relay) with a
-    /// trip done.
-    pub people_served: u64,
-    /// Passenger-kilometres of the trips done.
-    pub km_shared: f64,
-    pub co2_avoided_kg: f64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct MonthFigures {
-    /// "2026-12".
-    pub month: String,
-    #[serde(flatten)]
-    pub figures: Figures,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CommuneFigures {
-    /// `commune:<INSEE>` of the needs' origin.
-    pub commune_id: String,
-    pub name: String,
-    #[serde(flatten)]
-    pub figures: Figures,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Reason {
-    /// `no_driver`, `cancelled_by_passenger`, `cancelled_by_driver`,
-    /// `no_show`, or `declined_by_driver` (a booking the driver refused or
-    /// cancelled).
-    pub code: String,
-    pub label: String,
-    pub count: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Impact {
-    pub territory_id: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    #[serde(flatten)]
-    pub totals: Figures,
-    /// Among people with a trip done, the share with at least two.
-    pub return_rate: f64,
-    pub reasons: Vec<Reason>,
-    pub by_month: Vec<MonthFigures>,
-    pub by_commune: Vec<CommuneFigures>,
-    /// kg CO₂e per car-km used (see docs/impact.md for its source).
-    pub co2_kg_per_km: f64,
 }
 
 /// One need, reduced to what the figures use.

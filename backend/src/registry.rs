@@ -12,7 +12,8 @@ use axum::extract::{Path, State};
 use chrono::{DateTime, SecondsFormat, Utc};
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{MatchStop, Problem};
-use serde::{Deserialize, Serialize};
+use lotocar_shared::reporting::{RegistryExport, RegistryJourney};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -73,31 +74,6 @@ struct ExportParams {
     from: Option<String>,
     /// Last day (YYYY-MM-DD).
     to: Option<String>,
-}
-
-/// One completed trip, ready for `POST /journeys` or flagged.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RegistryJourney {
-    pub booking_id: String,
-    pub date: String,
-    /// Whether to send it: no flag.
-    pub send: bool,
-    /// Why not: `distance_too_short`, `too_many_trips_by_day`,
-    /// `too_close_trips`, `expired`, `driver_phone_missing`,
-    /// `passenger_phone_missing`, `driver_last_name_missing`,
-    /// `passenger_last_name_missing`.
-    pub flags: Vec<String>,
-    /// The `POST /journeys` body (registry API v3.3); null when the
-    /// registry could not accept any (a person without a phone number).
-    #[schema(value_type = Object, nullable)]
-    pub body: Value,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RegistryExport {
-    pub territory_id: String,
-    pub api_version: String,
-    pub journeys: Vec<RegistryJourney>,
 }
 
 /// One person's trip on a day: (trip id, start, index of the journey).

@@ -12,8 +12,9 @@ use lotocar_shared::people::Role;
 use lotocar_shared::relay::{
     Beneficiary, BeneficiaryInput, BeneficiaryPatch, Consent, Outcome, OutcomeInput, ReachBy,
 };
+use lotocar_shared::reporting::AuditEntry;
 use lotocar_shared::{Invalid, PhoneNumber};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use utoipa_axum::router::OpenApiRouter;
@@ -703,22 +704,6 @@ async fn record_outcome(
 
 fn need_not_found() -> ApiError {
     ApiError::NotFound("Cette demande n'existe pas, ou elle n'est pas à vous.".into())
-}
-
-/// One line of the audit log.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub actor_id: String,
-    pub actor_name: String,
-    /// `beneficiary_registered`, `request_posted_for`, `booking_requested_for`,
-    /// `outcome_recorded`, `beneficiary_erased`, `contact_revealed`…
-    pub action: String,
-    pub subject_kind: String,
-    pub subject_id: String,
-    /// The registered person concerned, read now (empty once erased).
-    pub subject_name: String,
-    pub detail: String,
 }
 
 /// What relays did on the territory, and whose contact details were shown

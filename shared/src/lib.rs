@@ -13,6 +13,7 @@ pub mod need;
 pub mod offer;
 pub mod people;
 pub mod relay;
+pub mod reporting;
 pub mod schedule;
 pub mod text;
 pub mod time;
