@@ -1,5 +1,6 @@
 //! Server configuration: command-line flags, each with an environment
-//! variable, documented in the README's configuration table.
+//! variable, documented in the README's configuration table. Part of the
+//! assembly: `state` turns it into each capability's own settings.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -207,8 +208,3 @@ impl Config {
         }
     }
 }
-
-/// How long a sign-in code is valid.
-pub const CODE_TTL_SECONDS: u32 = 10 * 60;
-/// Wrong codes allowed before a new one must be requested.
-pub const CODE_MAX_ATTEMPTS: i64 = 5;

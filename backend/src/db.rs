@@ -184,3 +184,78 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .is_some_and(|e| e.is_unique_violation())
 }
+
+/// The highest committed number of the change sequence: every number up to
+/// it is committed too (the counter row serialises writers).
+pub async fn last_change(db: &Db) -> Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    sqlx::query("SELECT value FROM change_counter WHERE name = 'global'")
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("value")
+}
+
+// ---------------------------------------------------------------------------
+// Server secrets (the one writer of `server_secrets`)
+// ---------------------------------------------------------------------------
+
+/// The secret `name`, made by `make` on first start and shared by every
+/// instance: the first instance to write it wins, the others read it.
+pub async fn secret(
+    db: &Db,
+    name: &str,
+    make: impl FnOnce() -> String,
+) -> Result<String, sqlx::Error> {
+    use sqlx::Row;
+    sqlx::query(
+        "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(make())
+    .bind(now_ms())
+    .execute(&db.writer)
+    .await?;
+    sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+        .bind(name)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("value")
+}
+
+// ---------------------------------------------------------------------------
+// Stored values: one way to write and read each kind of column
+// ---------------------------------------------------------------------------
+
+/// A value stored as JSON text (schedules, stops).
+pub fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("domain values serialize")
+}
+
+/// Reads a JSON text column; a row that does not read is a bug, not bad input.
+pub fn from_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> anyhow::Result<T> {
+    serde_json::from_str(text).map_err(|e| anyhow::anyhow!("stored {column} unreadable: {e}"))
+}
+
+/// Reads a local date column ("YYYY-MM-DD").
+pub fn day(column: &str, text: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|e| anyhow::anyhow!("stored {column} {text:?}: {e}"))
+}
+
+/// Reads a stored code (`from_code` of an enum).
+pub fn code<T>(
+    column: &str,
+    text: &str,
+    from_code: impl Fn(&str) -> Option<T>,
+) -> anyhow::Result<T> {
+    from_code(text).ok_or_else(|| anyhow::anyhow!("stored {column} {text:?} is not a known code"))
+}
+
+/// `$1, $2, …, $n` after `first - 1` placeholders already used.
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

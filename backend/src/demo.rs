@@ -10,13 +10,12 @@ use lotocar_shared::offer::{DetourTolerance, Seats};
 use lotocar_shared::people::Role;
 use lotocar_shared::schedule::{OfferSchedule, WeeklyTrip};
 use lotocar_shared::time::{LocalTime, Weekday, Weekdays};
-use sqlx::Row;
 
-use crate::auth;
-use crate::places;
+use crate::auth::accounts;
+use crate::offers::{self, NewOffer};
+use crate::places::{Endpoints, local};
 use crate::state::AppState;
-use crate::territories::{self, Territory};
-use crate::trips::{Endpoints, insert_offer};
+use crate::territories::Territory;
 
 /// A demo account: who they are and what they drive, if anything.
 pub struct DemoAccount {
@@ -176,11 +175,11 @@ pub fn lot() -> Territory {
 pub async fn seed(state: &AppState) -> anyhow::Result<()> {
     let db = &state.db;
     let territory = lot();
-    territories::upsert(db, &territory).await?;
+    state.territories.save(&territory).await?;
     for (name, lat, lon) in MEETING_POINTS {
-        places::upsert_meeting_point(
-            db,
-            &state.places,
+        local::save_meeting_point(
+            &db.writer,
+            &state.places.gazetteer,
             &territory.id,
             name,
             GeoPoint::new(*lat, *lon)?,
@@ -188,19 +187,14 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
         .await?;
     }
     for (alias, place_id) in ALIASES {
-        places::upsert_alias(db, &territory.id, alias, place_id).await?;
+        local::save_alias(&db.writer, &territory.id, alias, place_id).await?;
     }
     for account in ACCOUNTS {
         let contact: Contact = account.contact.parse().map_err(anyhow::Error::msg)?;
-        let user_id = auth::find_or_create_user(db, &contact).await?;
-        auth::set_display_name(db, &user_id, account.name).await?;
-        sqlx::query("UPDATE users SET share_phone = $2 WHERE id = $1")
-            .bind(&user_id)
-            .bind(i64::from(account.shares_phone))
-            .execute(&db.writer)
-            .await?;
+        let user_id = accounts::find_or_create(db, &contact).await?;
+        accounts::set_name_and_sharing(db, &user_id, account.name, account.shares_phone).await?;
         if let Some(role) = account.role {
-            auth::grant_role(db, &contact, role, &territory.id).await?;
+            accounts::grant_role(db, &contact, role, &territory.id).await?;
         }
     }
     let today = crate::db::now()
@@ -208,17 +202,12 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
         .date_naive();
     for (contact, from, to, days, departure, ret, seats, detour) in TRIPS {
         let contact: Contact = contact.parse().map_err(anyhow::Error::msg)?;
-        let owner = auth::find_or_create_user(db, &contact).await?;
-        let has_trips: i64 = sqlx::query("SELECT COUNT(*) AS n FROM offers WHERE owner_id = $1")
-            .bind(&owner)
-            .fetch_one(&db.pool)
-            .await?
-            .try_get("n")?;
-        if has_trips > 0 {
+        let owner = accounts::find_or_create(db, &contact).await?;
+        if offers::count_of(db, &owner).await? > 0 {
             continue;
         }
-        let endpoints = Endpoints::resolve(
-            state,
+        let ends = Endpoints::resolve(
+            &state.places,
             &PlaceQuery::Id((*from).into()),
             &PlaceQuery::Id((*to).into()),
         )
@@ -234,16 +223,19 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
             Vec::new(),
         )?);
         let mut tx = db.begin_write().await?;
-        insert_offer(
+        offers::insert(
             &mut tx,
-            &owner,
-            &endpoints,
-            &schedule,
-            Seats::new(*seats).map_err(anyhow::Error::msg)?,
-            DetourTolerance::new(*detour).map_err(anyhow::Error::msg)?,
+            NewOffer {
+                owner_id: &owner,
+                ends: &ends,
+                schedule: &schedule,
+                seats: Seats::new(*seats).map_err(anyhow::Error::msg)?,
+                max_detour: DetourTolerance::new(*detour).map_err(anyhow::Error::msg)?,
+            },
             territory.timezone,
         )
-        .await?;
+        .await
+        .map_err(|e| anyhow::anyhow!("demo trip {from} → {to}: {e}"))?;
         tx.commit().await?;
     }
     tracing::info!(

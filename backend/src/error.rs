@@ -1,6 +1,8 @@
-//! The one error type of the HTTP API, rendered as RFC 9457 problem details
-//! with a French `detail`, and the extractors that turn malformed requests
-//! into such problems instead of plain-text rejections.
+//! Errors. Operations return [`Error`], what a person or a partner can be
+//! refused (or a failure of ours), whoever calls them; the HTTP edge turns
+//! it into [`ApiError`], rendered as RFC 9457 problem details with a French
+//! `detail`. The extractors here turn malformed requests into such problems
+//! instead of plain-text rejections.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -11,7 +13,85 @@ use lotocar_shared::api::Problem;
 use lotocar_shared::validation::{FieldError, Invalid};
 use serde::de::DeserializeOwned;
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+/// What an operation returns.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why an operation refused, or failed. Every variant is a problem a
+/// person can act on, except `Internal`, whose details go to the log.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Some fields are wrong (every one listed, with its path).
+    #[error("validation failed: {0}")]
+    Invalid(Invalid),
+    /// No such thing, or not yours.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Not allowed to.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The state forbids it; `code` is a stable reason.
+    #[error("conflict {code}: {detail}")]
+    Conflict { code: &'static str, detail: String },
+    /// Asked too often; try again in `retry_after` seconds.
+    #[error("rate limited for {retry_after}s")]
+    TooManyRequests { retry_after: u64, detail: String },
+    /// A service we depend on is down.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Error::Invalid(Invalid::field(field, message))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Error::NotFound(what.to_string())
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Error::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Error::Internal(err.into())
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(invalid: Invalid) -> Self {
+        Error::Invalid(invalid)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::Invalid(invalid) => ApiError::Validation(invalid),
+            Error::NotFound(detail) => ApiError::NotFound(detail),
+            Error::Forbidden(detail) => ApiError::Forbidden(detail),
+            Error::Conflict { code, detail } => ApiError::Conflict { code, detail },
+            Error::TooManyRequests {
+                retry_after,
+                detail,
+            } => ApiError::TooManyRequests {
+                retry_after,
+                detail,
+            },
+            Error::Unavailable(detail) => ApiError::Unavailable(detail),
+            Error::Internal(err) => ApiError::Internal(err),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -226,7 +306,7 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &S) -> ApiResult<Self> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -254,7 +334,7 @@ where
 }
 
 /// Reads `bytes` as a `T`, with problem-details errors.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let inner = err.inner();
@@ -400,7 +480,7 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))

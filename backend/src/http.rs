@@ -1,11 +1,9 @@
 //! The one place that builds the router: every capability's routes, the
 //! service endpoints, the OpenAPI document and the middleware.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -61,7 +59,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::auth::router())
         .merge(crate::places::router())
         .merge(crate::trips::router())
-        .merge(crate::matching::router())
         .merge(crate::notify::router())
         .merge(crate::bookings::router())
         .merge(crate::sync::router())
@@ -104,8 +101,8 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    if state.db.ping().await {
+async fn readyz(State(db): State<crate::db::Db>) -> Result<&'static str, ApiError> {
+    if db.ping().await {
         Ok("ready")
     } else {
         Err(ApiError::Unavailable(
@@ -129,31 +126,4 @@ async fn method_not_allowed() -> impl IntoResponse {
         [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
         Json(problem),
     )
-}
-
-/// The client's IP address: the peer, or the first X-Forwarded-For hop
-/// when the server is told it runs behind a proxy.
-pub struct ClientIp(pub IpAddr);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if state.config.trust_proxy
-            && let Some(ip) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
-        {
-            return Ok(ClientIp(ip));
-        }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        Ok(ClientIp(peer))
-    }
 }

@@ -2,7 +2,7 @@
 //! connection, an offline app replaying its outbox) returns the first
 //! response and creates nothing new. The key's record commits in the same
 //! transaction as what the POST created, so a crash cannot separate them.
-//! Keys are kept 24 hours.
+//! Keys are kept 24 hours. The one writer of `idempotency_keys`.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -12,9 +12,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::db::{Tx, is_unique_violation, now_ms};
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::db::{Db, Tx, is_unique_violation, now_ms};
+use crate::error::{ApiError, ApiResult, Error, Result};
 
 const KEEP_MS: i64 = 24 * 3_600_000;
 
@@ -24,7 +23,7 @@ pub struct IdempotencyKey(pub Option<String>);
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> ApiResult<Self> {
         let Some(value) = parts.headers.get("idempotency-key") else {
             return Ok(IdempotencyKey(None));
         };
@@ -41,8 +40,22 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 /// A creating POST in progress: either the answer to a retry, or a fresh
 /// write transaction in which to create, then to record the answer.
 pub enum Attempt {
-    Replay(Response),
+    Replay(Answer),
     Fresh(Tx),
+}
+
+/// The answer to a creating request: what was created, as first answered.
+#[derive(Debug)]
+pub struct Answer {
+    status: StatusCode,
+    body: String,
+    replayed: bool,
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        json_response(self.status, self.body, self.replayed)
+    }
 }
 
 /// What identifies one creating request.
@@ -68,23 +81,18 @@ impl Creation {
 
     /// The first response when the key was seen before, else a write
     /// transaction to create in.
-    pub async fn begin(&self, state: &AppState) -> ApiResult<Attempt> {
+    pub async fn begin(&self, db: &Db) -> Result<Attempt> {
         if let Some(key) = &self.key
-            && let Some(response) = self.replay(state, key).await?
+            && let Some(answer) = self.replay(db, key).await?
         {
-            return Ok(Attempt::Replay(response));
+            return Ok(Attempt::Replay(answer));
         }
-        Ok(Attempt::Fresh(state.db.begin_write().await?))
+        Ok(Attempt::Fresh(db.begin_write().await?))
     }
 
     /// Records `created` as the answer to this key in `tx`, commits, and
     /// answers 201 with it.
-    pub async fn commit(
-        &self,
-        state: &AppState,
-        mut tx: Tx,
-        created: &impl Serialize,
-    ) -> ApiResult<Response> {
+    pub async fn commit(&self, db: &Db, mut tx: Tx, created: &impl Serialize) -> Result<Answer> {
         let body = serde_json::to_string(created).map_err(anyhow::Error::from)?;
         if let Some(key) = &self.key {
             let now = now_ms();
@@ -109,7 +117,7 @@ impl Creation {
                 Err(err) if is_unique_violation(&err) => {
                     tx.rollback().await?;
                     return self
-                        .replay(state, key)
+                        .replay(db, key)
                         .await?
                         .ok_or_else(|| anyhow::anyhow!("idempotency record vanished").into());
                 }
@@ -119,10 +127,14 @@ impl Creation {
             }
         }
         tx.commit().await?;
-        Ok(json_response(StatusCode::CREATED, body, false))
+        Ok(Answer {
+            status: StatusCode::CREATED,
+            body,
+            replayed: false,
+        })
     }
 
-    async fn replay(&self, state: &AppState, key: &str) -> ApiResult<Option<Response>> {
+    async fn replay(&self, db: &Db, key: &str) -> Result<Option<Answer>> {
         let row = sqlx::query(
             "SELECT fingerprint, status, body FROM idempotency_keys
          WHERE user_id = $1 AND key = $2 AND created_at >= $3",
@@ -130,19 +142,23 @@ impl Creation {
         .bind(&self.user_id)
         .bind(key)
         .bind(now_ms() - KEEP_MS)
-        .fetch_optional(&state.db.pool)
+        .fetch_optional(&db.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let stored: String = row.try_get("fingerprint")?;
         if stored != self.fingerprint {
-            return Err(ApiError::Conflict {
-            code: "idempotency_key_reused",
-            detail: "Cette clé Idempotency-Key a déjà servi pour une autre demande : utilisez une nouvelle clé.".into(),
-        });
+            return Err(Error::conflict(
+                "idempotency_key_reused",
+                "Cette clé Idempotency-Key a déjà servi pour une autre demande : utilisez une nouvelle clé.",
+            ));
         }
         let status: i64 = row.try_get("status")?;
         let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
-        Ok(Some(json_response(status, row.try_get("body")?, true)))
+        Ok(Some(Answer {
+            status,
+            body: row.try_get("body")?,
+            replayed: true,
+        }))
     }
 }
 
@@ -157,4 +173,13 @@ fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     response
+}
+
+/// Erasing an account: its recorded answers go.
+pub async fn erase_user(tx: &mut Tx, user_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -20,12 +20,30 @@ use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiQuery, ApiResult};
-use crate::relay::require_staff;
-use crate::state::AppState;
+use crate::auth::{Auth, AuthUser};
+use crate::db::Db;
+use crate::error::{ApiQuery, ApiResult, Error, Result};
+use crate::places::Places;
+use crate::territories::Territories;
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// What the reports (impact figures, the registry export) read with.
+#[derive(Clone)]
+pub struct Reporting {
+    pub db: Db,
+    pub places: Places,
+    pub territories: Territories,
+    /// kg CO₂e per car-km avoided.
+    pub co2_kg_per_km: f64,
+    /// Road distance over crow-fly distance.
+    pub circuity: f64,
+}
+
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Reporting: FromRef<S>,
+    Auth: FromRef<S>,
+{
     OpenApiRouter::new().routes(routes!(impact))
 }
 
@@ -98,13 +116,13 @@ impl Tally {
 }
 
 /// An optional `YYYY-MM-DD` query parameter, with a French error on `field`.
-pub(crate) fn parse_day(field: &str, value: &Option<String>) -> ApiResult<Option<NaiveDate>> {
+pub(crate) fn parse_day(field: &str, value: &Option<String>) -> Result<Option<NaiveDate>> {
     match value.as_deref().filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .map(Some)
             .map_err(|_| {
-                ApiError::field(
+                Error::field(
                     field,
                     "Date attendue au format AAAA-MM-JJ, par exemple 2026-12-31.",
                 )
@@ -127,24 +145,22 @@ pub(crate) fn parse_day(field: &str, value: &Option<String>) -> ApiResult<Option
         (status = 422, body = Problem),
     ))]
 async fn impact(
-    State(state): State<AppState>,
+    State(reporting): State<Reporting>,
     user: AuthUser,
     Path(territory_id): Path<String>,
     ApiQuery(params): ApiQuery<ImpactParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    require_staff(&state, &user, &territory_id).await?;
+    user.require_staff(&reporting.territories, &territory_id)
+        .await?;
     let from = parse_day("from", &params.from)?;
     let to = parse_day("to", &params.to)?;
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
-        return Err(ApiError::field(
-            "to",
-            "La fin de la période doit être après son début.",
-        ));
+        return Err(Error::field("to", "La fin de la période doit être après son début.").into());
     }
-    let figures = compute(&state, &territory_id, from, to).await?;
+    let figures = compute(&reporting, &territory_id, from, to).await?;
     let wants_csv = params.format.as_deref() == Some("csv")
         || headers
             .get(header::ACCEPT)
@@ -169,14 +185,16 @@ async fn impact(
     Ok(Json(figures).into_response())
 }
 
+/// The figures of a territory over a period. A report: it reads the needs
+/// and the bookings' refusals, and writes nothing.
 pub async fn compute(
-    state: &AppState,
+    reporting: &Reporting,
     territory_id: &str,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> ApiResult<Impact> {
-    let co2_per_km = state.config.co2_kg_per_km;
-    let circuity = state.config.circuity;
+) -> Result<Impact> {
+    let co2_per_km = reporting.co2_kg_per_km;
+    let circuity = reporting.circuity;
     let rows = sqlx::query(
         "SELECT owner_id, on_behalf_of, first_date, origin_insee, origin_label, origin_lat, origin_lon,
                 dest_lat, dest_lon, seats, status, outcome
@@ -185,7 +203,7 @@ pub async fn compute(
     .bind(territory_id)
     .bind(from.map(|d| d.to_string()).unwrap_or_default())
     .bind(to.map(|d| d.to_string()).unwrap_or_default())
-    .fetch_all(&state.db.pool)
+    .fetch_all(&reporting.db.pool)
     .await?;
     let mut needs = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -201,7 +219,7 @@ pub async fn compute(
         let insee: Option<String> = r.try_get("origin_insee")?;
         let commune_label = insee
             .as_deref()
-            .and_then(|i| state.places.current(i))
+            .and_then(|i| reporting.places.gazetteer.current(i))
             .map(|c| c.name.clone())
             .unwrap_or_else(|| "?".into());
         needs.push(Row_ {
@@ -250,7 +268,7 @@ pub async fn compute(
     .bind(territory_id)
     .bind(from.map(|d| d.to_string()).unwrap_or_default())
     .bind(to.map(|d| d.to_string()).unwrap_or_default())
-    .fetch_one(&state.db.pool)
+    .fetch_one(&reporting.db.pool)
     .await?
     .try_get("n")?;
 

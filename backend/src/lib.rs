@@ -1,27 +1,39 @@
 //! Lotocar's server: storage, sign-in, places, trips and needs over HTTP.
 
-pub mod auth;
-pub mod bench;
-pub mod bookings;
-pub mod config;
-pub mod coordination;
+// Foundation: storage, errors, retries, road times, message transports.
 pub mod db;
-pub mod demo;
 pub mod error;
-pub mod http;
 pub mod idempotency;
+pub mod routing;
+pub mod transports;
+
+// Capabilities, bottom to top (docs/architecture.md draws the layers; the
+// test `tests/layers.rs` checks that nothing imports upward).
+pub mod audit;
+pub mod auth;
+pub mod beneficiaries;
+pub mod bookings;
+pub mod coordination;
 pub mod impact;
+pub mod jobs;
 pub mod matching;
+pub mod needs;
 pub mod notify;
+pub mod offers;
 pub mod places;
 pub mod privacy;
 pub mod registry;
 pub mod relay;
-pub mod routing;
-pub mod state;
 pub mod sync;
 pub mod territories;
 pub mod trips;
+
+// The assembly: configuration, state, router, web shell, demo, benchmarks.
+pub mod bench;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod state;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -64,8 +76,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if config.demo {
         demo::seed(&state).await.context("demo seed failed")?;
     }
-    tokio::spawn(notify::dispatch::run(state.clone()));
-    tokio::spawn(notify::follow(state.clone()));
+    tokio::spawn(notify::dispatch::run(state.dispatcher.clone()));
+    tokio::spawn(notify::inbox::follow(
+        state.db.clone(),
+        state.notify.live.clone(),
+    ));
+    tokio::spawn(jobs::run(state.jobs.clone()));
     // On stdout, for people and for the test harness that started us.
     println!("lotocar listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -115,8 +115,10 @@ async fn main() -> anyhow::Result<()> {
                 } => {
                     let contact: Contact = contact.parse().map_err(anyhow::Error::msg)?;
                     let db = Db::open(db.database_url.as_deref(), &db.data_dir).await?;
-                    let user_id =
-                        lotocar_backend::auth::grant_role(&db, &contact, role, &territory).await?;
+                    let user_id = lotocar_backend::auth::accounts::grant_role(
+                        &db, &contact, role, &territory,
+                    )
+                    .await?;
                     println!(
                         "{} is now {} in {territory} (user {user_id})",
                         contact,

@@ -1,53 +1,174 @@
 //! Privacy by design: a person can download everything we hold about them
-//! and erase their account at once; accounts and registered people
-//! inactive for the retention period are erased by a scheduled job. What
-//! is held, why and for how long: docs/privacy.md.
+//! and erase their account at once; accounts and people registered by
+//! relays inactive for the retention period are erased by a scheduled job
+//! (`jobs`). What is held, why and for how long: docs/privacy.md.
+//!
+//! Export and erasure go through each table's owner. [`TABLES`] says, for
+//! every table of the schema, how it is treated; a test reads the schema
+//! and fails on a table it does not list, so a new table cannot escape
+//! export and erasure.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lotocar_shared::api::Problem;
 use serde_json::{Value, json};
-use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::AuthUser;
-use crate::bookings;
-use crate::db::{Tx, from_ms, next_change, now_ms};
-use crate::error::ApiResult;
-use crate::state::AppState;
-use crate::territories;
-use crate::trips::{need_from_row, offer_from_row};
+use crate::auth::{Auth, AuthUser, accounts, sign_in};
+use crate::db::{Tx, from_ms, now_ms};
+use crate::error::{ApiResult, Result};
+use crate::needs::Whose;
+use crate::trips::{Trips, close_needs_of};
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// How a table is treated when a person asks for their data or leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Treatment {
+    /// Holds personal data: in the export, and erased (or anonymised).
+    ExportedAndErased,
+    /// Holds personal data that is erased but not exported (secrets of the
+    /// sign-in, counters that only name a contact).
+    Erased,
+    /// Holds no personal data.
+    NotPersonal,
+}
+
+/// Every table, its treatment, and where that happens. The test
+/// `every_table_is_classified` reads the schema against this list.
+pub const TABLES: &[(&str, Treatment, &str)] = &[
+    (
+        "users",
+        Treatment::ExportedAndErased,
+        "auth::accounts::erase blanks the row",
+    ),
+    (
+        "user_roles",
+        Treatment::ExportedAndErased,
+        "auth::accounts::erase; exported in the profile",
+    ),
+    (
+        "sessions",
+        Treatment::ExportedAndErased,
+        "auth::sign_in::erase",
+    ),
+    (
+        "sign_in_codes",
+        Treatment::Erased,
+        "auth::sign_in::erase (a hashed code, ten minutes)",
+    ),
+    (
+        "rate_limit_hits",
+        Treatment::Erased,
+        "auth::sign_in::erase (buckets that name a contact)",
+    ),
+    (
+        "offers",
+        Treatment::ExportedAndErased,
+        "trips::withdraw_offers_of (kept as anonymous figures)",
+    ),
+    (
+        "needs",
+        Treatment::ExportedAndErased,
+        "trips::close_needs_of, needs::scrub_reasons_*",
+    ),
+    (
+        "bookings",
+        Treatment::ExportedAndErased,
+        "bookings::store::erase_user (reasons), cancelled with their offer or need",
+    ),
+    (
+        "booking_dates",
+        Treatment::NotPersonal,
+        "dates of a booking",
+    ),
+    (
+        "seat_ledger",
+        Treatment::NotPersonal,
+        "seats taken per offer and date",
+    ),
+    (
+        "booking_checkins",
+        Treatment::ExportedAndErased,
+        "bookings::store::erase_user",
+    ),
+    (
+        "contact_reveals",
+        Treatment::ExportedAndErased,
+        "exported; names are read from users (erased there)",
+    ),
+    (
+        "notifications",
+        Treatment::ExportedAndErased,
+        "notify::erase_user",
+    ),
+    (
+        "deliveries",
+        Treatment::ExportedAndErased,
+        "notify::erase_user, notify::erase_person (her phone)",
+    ),
+    (
+        "push_subscriptions",
+        Treatment::ExportedAndErased,
+        "notify::erase_user",
+    ),
+    (
+        "idempotency_keys",
+        Treatment::Erased,
+        "idempotency::erase_user (answers kept 24 hours)",
+    ),
+    (
+        "beneficiaries",
+        Treatment::ExportedAndErased,
+        "beneficiaries::erase (through relay::erase_person)",
+    ),
+    (
+        "audit_log",
+        Treatment::ExportedAndErased,
+        "exported as relay actions; audit::scrub",
+    ),
+    (
+        "territories",
+        Treatment::NotPersonal,
+        "a territory's settings",
+    ),
+    (
+        "meeting_points",
+        Treatment::NotPersonal,
+        "a territory's places",
+    ),
+    (
+        "place_aliases",
+        Treatment::NotPersonal,
+        "a territory's local names",
+    ),
+    (
+        "server_secrets",
+        Treatment::NotPersonal,
+        "keys of the service",
+    ),
+    (
+        "change_counter",
+        Treatment::NotPersonal,
+        "the change sequence",
+    ),
+    (
+        "_sqlx_migrations",
+        Treatment::NotPersonal,
+        "applied migrations",
+    ),
+];
+
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Trips: FromRef<S>,
+    Auth: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(export_me))
         .routes(routes!(erase_me))
-}
-
-/// Every row `sql` (with `$1` = the person's id) returns, as JSON.
-async fn rows_of(
-    db: &sqlx::AnyPool,
-    sql: &str,
-    user_id: &str,
-    to_json: impl Fn(&sqlx::any::AnyRow) -> Result<Value, sqlx::Error>,
-) -> Result<Vec<Value>, sqlx::Error> {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .bind(user_id)
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(to_json)
-        .collect()
-}
-
-fn ms(row: &sqlx::any::AnyRow, column: &str) -> Result<Value, sqlx::Error> {
-    Ok(match row.try_get::<Option<i64>, _>(column)? {
-        Some(v) => json!(from_ms(v)),
-        None => Value::Null,
-    })
 }
 
 /// Everything we hold about me, as one JSON document: profile and roles,
@@ -60,178 +181,8 @@ fn ms(row: &sqlx::any::AnyRow, column: &str) -> Result<Value, sqlx::Error> {
         (status = 200, description = "A JSON document of everything held about the caller", content_type = "application/json"),
         (status = 401, body = Problem),
     ))]
-async fn export_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Response> {
-    let db = &state.db.pool;
-    let profile = crate::auth::load_me(&state.db, &user.id).await?;
-    let seen = sqlx::query("SELECT last_seen_at, updated_at FROM users WHERE id = $1")
-        .bind(&user.id)
-        .fetch_one(db)
-        .await?;
-    let sessions = rows_of(
-        db,
-        "SELECT created_at, last_used_at, expires_at FROM sessions
-         WHERE user_id = $1 ORDER BY created_at",
-        &user.id,
-        |r| {
-            Ok(json!({
-                "created_at": ms(r, "created_at")?,
-                "last_used_at": ms(r, "last_used_at")?,
-                "expires_at": ms(r, "expires_at")?,
-            }))
-        },
-    )
-    .await?;
-    let territories = territories::list(&state.db).await?;
-    let offers = sqlx::query("SELECT * FROM offers WHERE owner_id = $1 ORDER BY created_at")
-        .bind(&user.id)
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(|r| {
-            let offer = offer_from_row(r, &territories, &state)?;
-            let mut value = json!(offer);
-            value["deleted_at"] = ms(r, "deleted_at")?;
-            Ok(value)
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    let needs = sqlx::query("SELECT * FROM needs WHERE owner_id = $1 ORDER BY created_at")
-        .bind(&user.id)
-        .fetch_all(db)
-        .await?
-        .iter()
-        .map(need_from_row)
-        .collect::<ApiResult<Vec<_>>>()?;
-    let bookings = rows_of(
-        db,
-        "SELECT id, offer_id, need_id, driver_id, passenger_id, recurring, first_date, seats,
-                status, pickup, dropoff, detour_minutes, reason, completed_at,
-                created_at, updated_at
-         FROM bookings WHERE driver_id = $1 OR passenger_id = $1 ORDER BY created_at",
-        &user.id,
-        |r| {
-            let driver: String = r.try_get("driver_id")?;
-            let pickup: String = r.try_get("pickup")?;
-            let dropoff: String = r.try_get("dropoff")?;
-            Ok(json!({
-                "id": r.try_get::<String, _>("id")?,
-                "my_role": if driver == user.id { "driver" } else { "passenger" },
-                "offer_id": r.try_get::<String, _>("offer_id")?,
-                "request_id": r.try_get::<String, _>("need_id")?,
-                "regular": r.try_get::<i64, _>("recurring")? != 0,
-                "first_date": r.try_get::<String, _>("first_date")?,
-                "seats": r.try_get::<i64, _>("seats")?,
-                "status": r.try_get::<String, _>("status")?,
-                "pickup": serde_json::from_str::<Value>(&pickup).unwrap_or(Value::Null),
-                "dropoff": serde_json::from_str::<Value>(&dropoff).unwrap_or(Value::Null),
-                "detour_minutes": r.try_get::<f64, _>("detour_minutes")?,
-                "reason": r.try_get::<Option<String>, _>("reason")?,
-                "completed_at": ms(r, "completed_at")?,
-                "created_at": ms(r, "created_at")?,
-                "updated_at": ms(r, "updated_at")?,
-            }))
-        },
-    )
-    .await?;
-    let notifications = rows_of(
-        db,
-        "SELECT n.id, n.kind, n.title, n.body, n.created_at, n.read_at,
-                (SELECT COUNT(*) FROM deliveries d WHERE d.notification_id = n.id) AS deliveries
-         FROM notifications n WHERE n.user_id = $1 ORDER BY n.created_at",
-        &user.id,
-        |r| {
-            Ok(json!({
-                "id": r.try_get::<String, _>("id")?,
-                "kind": r.try_get::<String, _>("kind")?,
-                "title": r.try_get::<String, _>("title")?,
-                "body": r.try_get::<String, _>("body")?,
-                "created_at": ms(r, "created_at")?,
-                "read_at": ms(r, "read_at")?,
-                "deliveries": r.try_get::<i64, _>("deliveries")?,
-            }))
-        },
-    )
-    .await?;
-    let subscriptions = rows_of(
-        db,
-        "SELECT endpoint, created_at FROM push_subscriptions
-         WHERE user_id = $1 ORDER BY created_at",
-        &user.id,
-        |r| {
-            Ok(json!({
-                "endpoint": r.try_get::<String, _>("endpoint")?,
-                "created_at": ms(r, "created_at")?,
-            }))
-        },
-    )
-    .await?;
-    let reveal = |r: &sqlx::any::AnyRow| {
-        Ok(json!({
-            "booking_id": r.try_get::<String, _>("booking_id")?,
-            "viewer_id": r.try_get::<String, _>("viewer_id")?,
-            "subject_id": r.try_get::<String, _>("subject_id")?,
-            "fields": r.try_get::<String, _>("fields")?,
-            "at": ms(r, "at")?,
-        }))
-    };
-    let reveals = |column: &'static str| {
-        let sql = format!(
-            "SELECT booking_id, viewer_id, subject_id, fields, at FROM contact_reveals
-             WHERE {column} = $1 ORDER BY at"
-        );
-        let user_id = user.id.clone();
-        async move { rows_of(db, &sql, &user_id, reveal).await }
-    };
-    let seen_by_others = reveals("subject_id").await?;
-    let seen_by_me = reveals("viewer_id").await?;
-    let actions = rows_of(
-        db,
-        "SELECT territory_id, action, subject_kind, subject_id, detail, at FROM audit_log
-         WHERE actor_id = $1 ORDER BY at",
-        &user.id,
-        |r| {
-            Ok(json!({
-                "territory_id": r.try_get::<Option<String>, _>("territory_id")?,
-                "action": r.try_get::<String, _>("action")?,
-                "subject_kind": r.try_get::<String, _>("subject_kind")?,
-                "subject_id": r.try_get::<String, _>("subject_id")?,
-                "detail": r.try_get::<String, _>("detail")?,
-                "at": ms(r, "at")?,
-            }))
-        },
-    )
-    .await?;
-    let checkins = rows_of(
-        db,
-        "SELECT booking_id, side, lat, lon, at FROM booking_checkins
-         WHERE user_id = $1 ORDER BY at",
-        &user.id,
-        |r| {
-            Ok(json!({
-                "booking_id": r.try_get::<String, _>("booking_id")?,
-                "side": r.try_get::<String, _>("side")?,
-                "lat": r.try_get::<f64, _>("lat")?,
-                "lon": r.try_get::<f64, _>("lon")?,
-                "at": ms(r, "at")?,
-            }))
-        },
-    )
-    .await?;
-    let document = json!({
-        "exported_at": crate::db::now(),
-        "about": "Toutes les données que Lotocar conserve sur vous. Voir docs/privacy.md pour leur usage et leur durée de conservation.",
-        "profile": profile,
-        "last_seen_at": ms(&seen, "last_seen_at")?,
-        "updated_at": ms(&seen, "updated_at")?,
-        "sessions": sessions,
-        "offers": offers,
-        "requests": needs,
-        "bookings": bookings,
-        "checkins": checkins,
-        "notifications": notifications,
-        "push_subscriptions": subscriptions,
-        "contact_reveals": { "my_details_shown_to": seen_by_others, "details_i_saw": seen_by_me },
-        "relay_actions": actions,
-    });
+async fn export_me(State(trips): State<Trips>, user: AuthUser) -> ApiResult<Response> {
+    let document = export(&trips, &user.id).await?;
     Ok((
         [(
             header::CONTENT_DISPOSITION,
@@ -242,6 +193,102 @@ async fn export_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<R
         .into_response())
 }
 
+/// The export document, read from each owner.
+pub async fn export(trips: &Trips, user_id: &str) -> Result<Value> {
+    let db = &trips.db;
+    let profile = accounts::me(db, user_id).await?;
+    let (last_seen, updated) = accounts::activity(db, user_id).await?;
+    let sessions: Vec<Value> = sign_in::sessions_of(db, user_id)
+        .await?
+        .into_iter()
+        .map(|(created, used, expires)| {
+            json!({
+                "created_at": from_ms(created),
+                "last_used_at": from_ms(used),
+                "expires_at": from_ms(expires),
+            })
+        })
+        .collect();
+    let territories = trips.territories.snapshot().await?;
+    let offers: Vec<Value> = crate::offers::all_of_owner(db, user_id)
+        .await?
+        .iter()
+        .map(|o| {
+            let mut value = json!(o.to_api(territories.tz_of(o.territory_id.as_deref())));
+            value["deleted_at"] = json!(o.deleted_at.map(from_ms));
+            value
+        })
+        .collect();
+    // Their needs, without the names of people a relay helped (their
+    // data, not the relay's).
+    let needs: Vec<Value> = crate::needs::all_of_owner(db, user_id)
+        .await?
+        .into_iter()
+        .map(|mut n| {
+            n.beneficiary_name = None;
+            json!(n.to_api())
+        })
+        .collect();
+    let bookings: Vec<Value> = crate::bookings::store::all_of_user(db, user_id)
+        .await?
+        .iter()
+        .map(|b| {
+            json!({
+                "id": b.id,
+                "my_role": if b.driver_id == user_id { "driver" } else { "passenger" },
+                "offer_id": b.offer_id,
+                "request_id": b.need_id,
+                "regular": b.recurring,
+                "first_date": b.date.to_string(),
+                "seats": b.seats,
+                "status": b.status.code(),
+                "pickup": b.pickup,
+                "dropoff": b.dropoff,
+                "detour_minutes": b.detour_minutes,
+                "reason": b.reason,
+                "completed_at": b.completed_at.map(from_ms),
+                "created_at": from_ms(b.created_at),
+                "updated_at": from_ms(b.updated_at),
+            })
+        })
+        .collect();
+    let (notifications, subscriptions) = crate::notify::outbox::export_of(db, user_id).await?;
+    let reveals = |as_viewer: bool| async move {
+        let mut rows = crate::bookings::store::reveals(db, user_id, as_viewer, i64::MAX).await?;
+        rows.reverse();
+        Ok::<Vec<Value>, sqlx::Error>(
+            rows.into_iter()
+                .map(|r| {
+                    json!({
+                        "booking_id": r.booking_id, "viewer_id": r.viewer_id,
+                        "subject_id": r.subject_id, "fields": r.fields, "at": from_ms(r.at),
+                    })
+                })
+                .collect(),
+        )
+    };
+    let seen_by_others = reveals(false).await?;
+    let seen_by_me = reveals(true).await?;
+    let actions = crate::audit::actions_of(db, user_id).await?;
+    let checkins = crate::bookings::store::checkins_of(db, user_id).await?;
+    Ok(json!({
+        "exported_at": crate::db::now(),
+        "about": "Toutes les données que Lotocar conserve sur vous. Voir docs/privacy.md pour leur usage et leur durée de conservation.",
+        "profile": profile,
+        "last_seen_at": from_ms(last_seen),
+        "updated_at": from_ms(updated),
+        "sessions": sessions,
+        "offers": offers,
+        "requests": needs,
+        "bookings": bookings,
+        "checkins": checkins,
+        "notifications": notifications,
+        "push_subscriptions": subscriptions,
+        "contact_reveals": { "my_details_shown_to": seen_by_others, "details_i_saw": seen_by_me },
+        "relay_actions": actions,
+    }))
+}
+
 /// Erases my account at once: my name, phone, e-mail, sessions,
 /// notifications and push subscriptions go; my live bookings are cancelled
 /// and the other people told; my trips are deleted and my open needs
@@ -249,116 +296,38 @@ async fn export_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<R
 #[utoipa::path(delete, path = "/api/v1/me", tag = "auth",
     security(("bearer" = [])),
     responses((status = 204, description = "Erased"), (status = 401, body = Problem)))]
-async fn erase_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin_write().await?;
-    erase_user_in(&state, &mut tx, &user.id).await?;
+async fn erase_me(State(trips): State<Trips>, user: AuthUser) -> ApiResult<StatusCode> {
+    let mut tx = trips.db.begin_write().await?;
+    erase_user(&trips, &mut tx, &user.id).await?;
     tx.commit().await?;
     tracing::info!(user = %user.id, "account erased at the user's request");
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Removes a person's personal data in `tx` (see [`erase_me`]).
-pub async fn erase_user_in(state: &AppState, tx: &mut Tx, user_id: &str) -> ApiResult<()> {
-    let reason = "cette personne a quitté le service";
-    // Trips: deleted, their bookings cancelled (passengers told).
-    let offers = sqlx::query("SELECT id FROM offers WHERE owner_id = $1 AND deleted_at IS NULL")
-        .bind(user_id)
-        .fetch_all(&mut **tx)
-        .await?;
-    for offer in &offers {
-        let id: String = offer.try_get("id")?;
-        let change_seq = next_change(tx).await?;
-        sqlx::query(
-            "UPDATE offers SET deleted_at = $2, updated_at = $2, change_seq = $3 WHERE id = $1",
-        )
-        .bind(&id)
-        .bind(now_ms())
-        .bind(change_seq)
-        .execute(&mut **tx)
-        .await?;
-        bookings::cancel_all(state, tx, "offer_id", &id, user_id, reason).await?;
-    }
-    // Needs: closed and kept, anonymous, for the figures; drivers told.
-    crate::relay::close_open_needs(state, tx, "owner_id", user_id, user_id).await?;
-    for table in [
-        "sessions",
-        "push_subscriptions",
-        "notifications",
-        "deliveries",
-        "idempotency_keys",
-        "user_roles",
-        "booking_checkins",
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE user_id = $1"
-        )))
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
-    }
-    let contacts = sqlx::query("SELECT phone, email FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some(row) = contacts {
-        for contact in [
-            row.try_get::<Option<String>, _>("phone")?,
-            row.try_get::<Option<String>, _>("email")?,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            sqlx::query("DELETE FROM sign_in_codes WHERE contact = $1")
-                .bind(&contact)
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1")
-                .bind(format!("contact:{contact}"))
-                .execute(&mut **tx)
-                .await?;
-        }
-    }
-    // Free text they wrote: booking reasons, outcome reasons.
-    sqlx::query("UPDATE bookings SET reason = NULL WHERE status_by = $1")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(
-        "UPDATE needs SET outcome_reason = 'compte supprimé'
-         WHERE outcome_by = $1 AND outcome_reason IS NOT NULL AND on_behalf_of IS NULL",
-    )
-    .bind(user_id)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "UPDATE users SET display_name = '', phone = NULL, email = NULL, share_phone = 0, share_email = 0,
-            preferred_channel = 'push', erased_at = $2, updated_at = $2 WHERE id = $1",
-    )
-    .bind(user_id)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
+/// Removes a person's personal data in `tx` (see [`erase_me`]), through
+/// each owner.
+pub async fn erase_user(trips: &Trips, tx: &mut Tx, user_id: &str) -> Result<()> {
+    // Offers withdrawn, their bookings cancelled (passengers told); needs
+    // closed and kept, anonymous, for the figures (drivers told).
+    trips.withdraw_offers_of(tx, user_id).await?;
+    close_needs_of(&trips.bookings, tx, Whose::Owner(user_id), user_id).await?;
+    crate::notify::erase_user(tx, user_id).await?;
+    crate::idempotency::erase_user(tx, user_id).await?;
+    crate::bookings::store::erase_user(tx, user_id).await?;
+    crate::needs::scrub_reasons_by(tx, user_id).await?;
+    accounts::erase(tx, user_id).await?;
     Ok(())
 }
 
 /// The retention job: erases accounts not seen, and people registered by
-/// relays not helped, for `retention_months`. Runs with the housekeeping.
-pub async fn purge_inactive(state: &AppState) -> ApiResult<usize> {
-    let months = i64::from(state.config.retention_months.max(1));
+/// relays not helped, for `months`.
+pub async fn purge_inactive(trips: &Trips, months: u32) -> Result<usize> {
+    let months = i64::from(months.max(1));
     let cutoff = now_ms() - months * 30 * 24 * 3_600_000;
-    let users = sqlx::query(
-        "SELECT id FROM users WHERE erased_at IS NULL AND last_seen_at < $1
-           AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = users.id)
-         LIMIT 100",
-    )
-    .bind(cutoff)
-    .fetch_all(&state.db.pool)
-    .await?;
     let mut purged = 0;
-    for row in &users {
-        let id: String = row.try_get("id")?;
-        let mut tx = state.db.begin_write().await?;
-        match erase_user_in(state, &mut tx, &id).await {
+    for id in accounts::inactive_since(&trips.db, cutoff, 100).await? {
+        let mut tx = trips.db.begin_write().await?;
+        match erase_user(trips, &mut tx, &id).await {
             Ok(()) => {
                 tx.commit().await?;
                 purged += 1;
@@ -366,31 +335,21 @@ pub async fn purge_inactive(state: &AppState) -> ApiResult<usize> {
             Err(err) => tracing::warn!(user = %id, error = %err, "retention erasure failed"),
         }
     }
-    let people = sqlx::query(
-        "SELECT id, territory_id FROM beneficiaries WHERE erased_at IS NULL AND last_active_at < $1
-           AND NOT EXISTS (SELECT 1 FROM needs n WHERE n.on_behalf_of = beneficiaries.id
-                             AND n.status IN ('open', 'booked'))
-         LIMIT 100",
-    )
-    .bind(cutoff)
-    .fetch_all(&state.db.pool)
-    .await?;
-    for row in &people {
-        let id: String = row.try_get("id")?;
-        let territory: String = row.try_get("territory_id")?;
-        let mut tx = state.db.begin_write().await?;
-        if let Err(err) = crate::relay::erase_beneficiary_in(state, &mut tx, &id, "retention").await
-        {
+    for (id, territory) in crate::beneficiaries::inactive_since(&trips.db, cutoff, 100).await? {
+        let mut tx = trips.db.begin_write().await?;
+        if let Err(err) = crate::relay::erase_person(trips, &mut tx, &id, "retention").await {
             tracing::warn!(beneficiary = %id, error = %err, "retention erasure failed");
             continue;
         }
-        crate::relay::audit(
+        crate::audit::record(
             &mut tx,
-            Some(&territory),
-            "retention",
-            "beneficiary_erased",
-            ("beneficiary", &id),
-            &format!("inactif depuis {months} mois"),
+            crate::audit::Line {
+                territory_id: Some(&territory),
+                actor: "retention",
+                action: crate::audit::Action::BeneficiaryErased,
+                subject: crate::audit::Subject::Beneficiary(&id),
+                detail: &format!("inactif depuis {months} mois"),
+            },
         )
         .await?;
         tx.commit().await?;

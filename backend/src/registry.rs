@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use chrono::{DateTime, SecondsFormat, Utc};
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{MatchStop, Problem};
@@ -20,13 +20,16 @@ use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::AuthUser;
-use crate::error::{ApiQuery, ApiResult};
-use crate::impact::parse_day;
-use crate::relay::require_coordinator;
-use crate::state::AppState;
+use crate::auth::{Auth, AuthUser};
+use crate::error::{ApiQuery, ApiResult, Result};
+use crate::impact::{Reporting, parse_day};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Reporting: FromRef<S>,
+    Auth: FromRef<S>,
+{
     OpenApiRouter::new().routes(routes!(journeys))
 }
 
@@ -102,13 +105,24 @@ struct Person {
         (status = 422, body = Problem),
     ))]
 async fn journeys(
-    State(state): State<AppState>,
+    State(reporting): State<Reporting>,
     user: AuthUser,
     Path(territory_id): Path<String>,
     ApiQuery(params): ApiQuery<ExportParams>,
 ) -> ApiResult<Json<RegistryExport>> {
-    require_coordinator(&state, &user, &territory_id).await?;
-    let day = |field: &str, v: &Option<String>| -> ApiResult<String> {
+    user.require_coordinator(&reporting.territories, &territory_id)
+        .await?;
+    Ok(Json(export(&reporting, territory_id, &params).await?))
+}
+
+/// The export of a territory: a report that reads bookings, needs, people
+/// and check-ins, and writes nothing.
+async fn export(
+    reporting: &Reporting,
+    territory_id: String,
+    params: &ExportParams,
+) -> Result<RegistryExport> {
+    let day = |field: &str, v: &Option<String>| -> Result<String> {
         Ok(parse_day(field, v)?
             .map(|d| d.to_string())
             .unwrap_or_default())
@@ -135,10 +149,10 @@ async fn journeys(
     .bind(&territory_id)
     .bind(&from)
     .bind(&to)
-    .fetch_all(&state.db.pool)
+    .fetch_all(&reporting.db.pool)
     .await?;
 
-    let circuity = state.config.circuity;
+    let circuity = reporting.circuity;
     let now = crate::db::now();
     let mut journeys = Vec::new();
     // (identity, date) → the trips and start times of that person that day.
@@ -179,7 +193,7 @@ async fn journeys(
             "SELECT side, lat, lon, at FROM booking_checkins WHERE booking_id = $1 ORDER BY side DESC",
         )
         .bind(&booking_id)
-        .fetch_all(&state.db.pool)
+        .fetch_all(&reporting.db.pool)
         .await?;
         let class = match checkins.len() {
             0 => "A",
@@ -271,11 +285,11 @@ async fn journeys(
         });
     }
     apply_day_rules(&mut journeys);
-    Ok(Json(RegistryExport {
+    Ok(RegistryExport {
         territory_id,
         api_version: "3.3".into(),
         journeys,
-    }))
+    })
 }
 
 /// The registry's rules across journeys: at most 4 trips a day for one

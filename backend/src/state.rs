@@ -1,42 +1,52 @@
-//! The state every handler receives.
+//! The assembly's state: every capability's own state, built once from the
+//! configuration. Handlers take the part they need (`State<Bookings>`…)
+//! through `FromRef`, so a capability never sees the others' settings.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use lotocar_shared::contact::Contact;
-use rand::Rng;
-use sqlx::Row;
+use axum::extract::FromRef;
 
+use crate::auth::{self, Auth};
+use crate::bookings::Bookings;
 use crate::config::Config;
-use crate::db::{Db, now_ms};
-use crate::matching::Matcher;
-use crate::notify::Live;
+use crate::db::Db;
+use crate::impact::Reporting;
+use crate::jobs::Jobs;
+use crate::matching::{Matcher, Matching};
+use crate::notify::channels::{
+    Channels, DeliveryChannel, EmailChannel, PushChannel, RelayInboxChannel, SmsChannel,
+};
+use crate::notify::dispatch::{self, Dispatcher};
 use crate::notify::push::Vapid;
-use crate::notify::transports::{Mail, Sms};
+use crate::notify::{Live, Notify};
+use crate::places::Places;
 use crate::places::gazetteer::Gazetteer;
+use crate::territories::Territories;
+use crate::transports::{Mail, Sms};
+use crate::trips::Trips;
 use crate::web::Shell;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
-    pub db: Db,
     pub config: Config,
-    pub places: Gazetteer,
-    pub matcher: Matcher,
-    pub live: Live,
-    pub vapid: Vapid,
-    pub sms: Sms,
-    pub mail: Mail,
-    /// For Web Push and other outgoing calls.
-    pub http: reqwest::Client,
+    pub db: Db,
+    pub territories: Territories,
+    pub auth: Auth,
+    pub places: Places,
+    pub notify: Notify,
+    pub dispatcher: Dispatcher,
+    pub matching: Matching,
+    pub bookings: Bookings,
+    pub trips: Trips,
+    pub reporting: Reporting,
+    pub jobs: Jobs,
     /// The web shell's sessions.
     pub shell: Shell,
     /// This server's own address, for the web shell's API calls.
     pub self_url: String,
-    /// Key of the sign-in code HMAC, shared by every instance through the
-    /// database.
-    code_secret: Vec<u8>,
 }
 
 impl Deref for AppState {
@@ -50,59 +60,146 @@ impl AppState {
     pub async fn new(
         db: Db,
         config: Config,
-        places: Gazetteer,
+        gazetteer: Gazetteer,
         self_url: String,
     ) -> anyhow::Result<AppState> {
-        let code_secret = hex::decode(server_secret(&db, "sign_in_code_hmac").await?)?;
-        let matcher = Matcher::new(config.matching_rules(), config.router()?);
-        let vapid = Vapid::load_or_create(&db, &config.vapid_subject).await?;
-        let sms = Sms::from_config(
+        let territories = Territories::new(db.clone(), config.timezone);
+        let sms = Arc::new(Sms::from_config(
             config.sms_url.as_deref(),
             &config.sms_template,
             config.sms_authorization.as_deref(),
-        )?;
-        let mail = Mail::from_config(config.smtp_url.as_deref(), &config.mail_from)?;
+        )?);
+        let mail = Arc::new(Mail::from_config(
+            config.smtp_url.as_deref(),
+            &config.mail_from,
+        )?);
+        let auth = Auth::new(
+            db.clone(),
+            territories.clone(),
+            auth::Settings {
+                dev: config.dev,
+                brand: config.brand.clone(),
+                session_days: config.session_days,
+                codes_per_contact_hour: config.codes_per_contact_hour,
+                signin_per_ip_hour: config.signin_per_ip_hour,
+                trust_proxy: config.trust_proxy,
+            },
+            sms.clone(),
+            mail.clone(),
+        )
+        .await?;
+        let places = Places {
+            db: db.clone(),
+            gazetteer: Arc::new(gazetteer),
+            territories: territories.clone(),
+            default_territory: config.territory.clone(),
+        };
+        let vapid = Arc::new(Vapid::load_or_create(&db, &config.vapid_subject).await?);
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .build()?;
-        Ok(AppState(Arc::new(Inner {
-            db,
-            config,
-            places,
-            matcher,
-            live: Live::default(),
+        let channels: Vec<Arc<dyn DeliveryChannel>> = vec![
+            Arc::new(PushChannel {
+                db: db.clone(),
+                http,
+                vapid: vapid.clone(),
+            }),
+            Arc::new(SmsChannel {
+                db: db.clone(),
+                sms,
+                brand: config.brand.clone(),
+            }),
+            Arc::new(EmailChannel {
+                db: db.clone(),
+                mail,
+                brand: config.brand.clone(),
+            }),
+            Arc::new(RelayInboxChannel { db: db.clone() }),
+        ];
+        let dispatcher = Dispatcher {
+            db: db.clone(),
+            channels: Channels::new(channels),
+            settings: dispatch::Settings {
+                lease_seconds: config.delivery_lease_seconds,
+                retry_base_ms: config.retry_base_ms,
+                quiet_start_hour: config.quiet_start_hour,
+                quiet_end_hour: config.quiet_end_hour,
+                default_tz: config.timezone,
+                public_url: config.public_url.clone(),
+            },
+        };
+        let notify = Notify {
+            db: db.clone(),
+            live: Arc::new(Live::default()),
             vapid,
-            sms,
-            mail,
-            http,
+        };
+        let matching = Matching {
+            db: db.clone(),
+            places: places.clone(),
+            territories: territories.clone(),
+            matcher: Arc::new(Matcher::new(config.matching_rules(), config.router()?)),
+        };
+        let bookings = Bookings {
+            db: db.clone(),
+            territories: territories.clone(),
+            matching: matching.clone(),
+        };
+        let trips = Trips {
+            db: db.clone(),
+            places: places.clone(),
+            territories: territories.clone(),
+            matching: matching.clone(),
+            bookings: bookings.clone(),
+        };
+        let reporting = Reporting {
+            db: db.clone(),
+            places: places.clone(),
+            territories: territories.clone(),
+            co2_kg_per_km: config.co2_kg_per_km,
+            circuity: config.circuity,
+        };
+        let jobs = Jobs {
+            trips: trips.clone(),
+            retention_months: config.retention_months,
+        };
+        Ok(AppState(Arc::new(Inner {
+            config,
+            db,
+            territories,
+            auth,
+            places,
+            notify,
+            dispatcher,
+            matching,
+            bookings,
+            trips,
+            reporting,
+            jobs,
             shell: Shell::default(),
             self_url,
-            code_secret,
         })))
     }
-
-    pub fn hash_code(&self, contact: &Contact, code: &str) -> String {
-        crate::auth::hash_code(&self.code_secret, contact, code)
-    }
 }
 
-/// A random secret created once, on first start, and shared by every
-/// instance: the first instance to write it wins, the others read it.
-pub async fn server_secret(db: &Db, name: &str) -> Result<String, sqlx::Error> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill(&mut bytes);
-    sqlx::query(
-        "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(name)
-    .bind(hex::encode(bytes))
-    .bind(now_ms())
-    .execute(&db.writer)
-    .await?;
-    sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
-        .bind(name)
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("value")
+macro_rules! from_ref {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        $(
+            impl FromRef<AppState> for $ty {
+                fn from_ref(state: &AppState) -> $ty {
+                    state.$field.clone()
+                }
+            }
+        )*
+    };
 }
+
+from_ref!(
+    db: Db,
+    territories: Territories,
+    auth: Auth,
+    places: Places,
+    notify: Notify,
+    bookings: Bookings,
+    trips: Trips,
+    reporting: Reporting,
+);

@@ -615,6 +615,21 @@ pub enum Leg {
     Return,
 }
 
+impl Leg {
+    pub fn code(self) -> &'static str {
+        match self {
+            Leg::Outbound => "outbound",
+            Leg::Return => "return",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Leg> {
+        [Leg::Outbound, Leg::Return]
+            .into_iter()
+            .find(|l| l.code() == code)
+    }
+}
+
 /// A trip that can take the passenger, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::matching::{match_need, reference_day};
 use super::world::{World, around, centre, time, time_between};
 use crate::demo;
-use crate::matching::engine::{Ends, Need, NeedStops, Rules, Stop, Trip};
+use crate::matching::engine::{Ends, Need, NeedStops, Offer, Rules, Stop};
 use crate::matching::stops_around;
 use crate::places::gazetteer::Gazetteer;
 use crate::routing::CrowFly;
@@ -36,7 +36,7 @@ pub fn scenario(seed: u64) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let hub = |insee: &str| gazetteer.current(insee).expect("Lot hub");
 
-    let trips: Vec<Trip> = (0..DRIVERS)
+    let trips: Vec<Offer> = (0..DRIVERS)
         .map(|i| {
             let home = world.resident_commune(&mut rng);
             let work = world.destination_town(&mut rng, home, 70.0);
@@ -62,7 +62,7 @@ pub fn scenario(seed: u64) -> anyhow::Result<()> {
                 )
             };
             let (origin, destination) = (around(&mut rng, home, 1500.0), centre(work));
-            Trip {
+            Offer {
                 ends: Ends::of(&origin, &destination),
                 id: format!("driver{i}"),
                 driver_id: format!("driver{i}"),
@@ -171,7 +171,7 @@ pub fn scenario(seed: u64) -> anyhow::Result<()> {
             }
         })
         .collect();
-    let trip_refs: Vec<&Trip> = trips.iter().collect();
+    let trip_refs: Vec<&Offer> = trips.iter().collect();
     let commune = |place: &TripPlace| place.insee.clone();
 
     let served = |flexibility: Option<u16>, walking: bool, same_communes: bool| -> usize {
@@ -195,7 +195,7 @@ pub fn scenario(seed: u64) -> anyhow::Result<()> {
                         destination: vec![Stop::at(&need.destination)],
                     }
                 };
-                let candidates: Vec<&Trip> = trip_refs
+                let candidates: Vec<&Offer> = trip_refs
                     .iter()
                     .copied()
                     .filter(|t| {

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::world::{self, World};
 use super::{percentile_us, round1, rss_mb};
-use crate::matching::engine::{self, Found, Need, NeedStops, Plan, Rules, Trip};
+use crate::matching::engine::{self, Found, Need, NeedStops, Offer, Plan, Rules};
 use crate::matching::index::{Index, NeedEntry};
 use crate::matching::stops_around;
 use crate::places::gazetteer::Gazetteer;
@@ -30,14 +30,14 @@ pub fn reference_day() -> (NaiveDate, chrono::DateTime<Utc>) {
 /// What a match is, for comparing two ways of finding them.
 fn signature(
     found: &[Found],
-    trips: &[&Trip],
+    trips: &[&Offer],
 ) -> Vec<(String, String, String, NaiveDate, String, i64)> {
     let mut sig: Vec<_> = found
         .iter()
         .map(|f| {
             (
-                trips[f.trip].id.clone(),
-                format!("{:?}", f.trip_leg),
+                trips[f.offer].id.clone(),
+                format!("{:?}", f.offer_leg),
                 format!("{:?}", f.need_leg),
                 f.date,
                 f.pickup.place.label.clone(),
@@ -54,7 +54,7 @@ fn signature(
 /// stopping when no other can make the list.
 #[allow(clippy::too_many_arguments)]
 pub fn match_need(
-    trips: &[&Trip],
+    trips: &[&Offer],
     need: &Need,
     stops: &NeedStops,
     now: chrono::DateTime<Utc>,
@@ -74,8 +74,8 @@ pub fn match_need(
 }
 
 /// Matches one trip against `needs`: every need it can serve.
-fn match_trip(
-    trip: &Trip,
+fn match_offer(
+    trip: &Offer,
     needs: &[&Need],
     stops: &[NeedStops],
     now: chrono::DateTime<Utc>,
@@ -111,7 +111,7 @@ pub fn matching(
     let rules = Rules::default();
     let mut rng = StdRng::seed_from_u64(seed);
 
-    let trips: Vec<Trip> = (0..trip_count)
+    let trips: Vec<Offer> = (0..trip_count)
         .map(|i| world::trip(&mut rng, &world, i, start))
         .collect();
     let needs: Vec<Need> = (0..need_count)
@@ -126,8 +126,8 @@ pub fn matching(
     );
     let index_build_s = started.elapsed().as_secs_f64();
     let rss = rss_mb();
-    let all = index.all_trips();
-    let all: Vec<&Trip> = all.iter().map(|t| t.as_ref()).collect();
+    let all = index.all_offers();
+    let all: Vec<&Offer> = all.iter().map(|t| t.as_ref()).collect();
     let no_meeting_points = Vec::new();
 
     let scan_count = scan_needs
@@ -147,7 +147,7 @@ pub fn matching(
             pairs.iter().map(|(a, b)| router.seconds(*a, *b)).collect()
         });
         indexed.push(started.elapsed());
-        let matched: Vec<&Trip> = matched.iter().map(|t| t.as_ref()).collect();
+        let matched: Vec<&Offer> = matched.iter().map(|t| t.as_ref()).collect();
         matched_needs += usize::from(!found.is_empty());
         total_matches += found.len();
 
@@ -234,7 +234,7 @@ fn reverse(
             }
         })
         .collect();
-    let probes: Vec<Trip> = (0..probe_trips)
+    let probes: Vec<Offer> = (0..probe_trips)
         .map(|i| world::trip(&mut rng, world, i, start))
         .collect();
     let started = Instant::now();
@@ -252,14 +252,14 @@ fn reverse(
     let mut scanned = Vec::new();
     for (i, trip) in probes.iter().enumerate() {
         let started = Instant::now();
-        let (found, matched) = index.match_trip(trip, now, &mut |pairs| {
+        let (found, matched) = index.match_offer(trip, now, &mut |pairs| {
             pairs.iter().map(|(a, b)| router.seconds(*a, *b)).collect()
         });
         indexed.push(started.elapsed());
         let candidates: Vec<&Need> = matched.iter().map(|n| &n.need).collect();
         if i < scan_count {
             let started = Instant::now();
-            let exhaustive = match_trip(trip, &all, &all_stops, now, rules, router);
+            let exhaustive = match_offer(trip, &all, &all_stops, now, rules, router);
             scanned.push(started.elapsed());
             let ids = |found: &[Found], needs: &[&Need]| {
                 let mut ids: Vec<(String, i64)> = found

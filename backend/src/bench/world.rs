@@ -16,7 +16,7 @@ use lotocar_shared::time::{LocalTime, Weekday, Weekdays};
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use crate::matching::engine::{Ends, Need, Trip};
+use crate::matching::engine::{Ends, Need, Offer};
 use crate::places::gazetteer::{Commune, Gazetteer};
 
 /// Communes to draw from, weighted by population, and the towns people
@@ -193,7 +193,7 @@ fn pick<T: Copy>(rng: &mut StdRng, weighted: &[(T, u32)]) -> T {
 
 /// A driver's trip: mostly a weekday commute toward a town, sometimes a
 /// one-off trip in the next two weeks.
-pub fn trip(rng: &mut StdRng, world: &World, id: usize, start: NaiveDate) -> Trip {
+pub fn trip(rng: &mut StdRng, world: &World, id: usize, start: NaiveDate) -> Offer {
     let home = world.resident_commune(rng);
     let work = world.destination_town(rng, home, 60.0);
     let origin = around(rng, home, 1500.0);
@@ -216,7 +216,7 @@ pub fn trip(rng: &mut StdRng, world: &World, id: usize, start: NaiveDate) -> Tri
         let at = local_instant(world.tz, date, time_between(rng, 7 * 60, 18 * 60)).fixed_offset();
         OfferSchedule::Once(OnceTrip::new(at, None).expect("valid"))
     };
-    Trip {
+    Offer {
         ends: Ends::of(&origin, &destination),
         id: format!("trip{id}"),
         driver_id: format!("driver{id}"),

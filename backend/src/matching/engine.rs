@@ -1,4 +1,4 @@
-//! The matching rule, with no I/O: can this trip take this passenger, and
+//! The matching rule, with no I/O: can this offer take this passenger, and
 //! at what cost to the driver?
 //!
 //! For a passenger going P → Q and a driver going A → B (either leg of
@@ -32,7 +32,7 @@ pub struct Rules {
     /// Minutes a passenger accepts to arrive early or be picked up late,
     /// beyond their declared flexibility.
     pub max_wait_minutes: f64,
-    /// Days ahead that count for regular trips and needs.
+    /// Days ahead that count for regular offers and needs.
     pub horizon_days: i64,
     /// Matches shown for one need (the best ones).
     pub max_matches: usize,
@@ -61,9 +61,9 @@ impl Default for Rules {
     }
 }
 
-/// A driver's trip as matching sees it.
+/// A driver's offer as matching sees it.
 #[derive(Debug, Clone)]
-pub struct Trip {
+pub struct Offer {
     /// Cached from `origin` and `destination` (`Ends::of`).
     pub ends: Ends,
     pub id: String,
@@ -90,9 +90,9 @@ pub struct Need {
     pub tz: Tz,
 }
 
-/// The two ends of a trip or need as points in space (metres from the
+/// The two ends of an offer or need as points in space (metres from the
 /// Earth's centre), for fast distances: the chord between two points is
-/// their great-circle distance to within a metre at the scale of a trip.
+/// their great-circle distance to within a metre at the scale of an offer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ends {
     from: [f64; 3],
@@ -152,14 +152,14 @@ pub struct NeedStops {
 /// A feasible match, explained.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
-    pub trip: usize,
+    pub offer: usize,
     pub need: usize,
-    pub trip_leg: Leg,
+    pub offer_leg: Leg,
     pub need_leg: Leg,
     pub date: NaiveDate,
     /// Upcoming dates both travel (at most 10).
     pub dates: Vec<NaiveDate>,
-    /// For a regular need on a regular trip: the weekdays both share.
+    /// For a regular need on a regular offer: the weekdays both share.
     pub weekdays: Vec<Weekday>,
     pub pickup: Stop,
     pub pickup_at: DateTime<Tz>,
@@ -186,14 +186,14 @@ impl Found {
 }
 
 // ---------------------------------------------------------------------------
-// Geometry: the corridor in which a trip can pick someone up
+// Geometry: the corridor in which an offer can pick someone up
 // ---------------------------------------------------------------------------
 
-/// Crow-fly metres a trip's corridor extends beyond its straight line: the
+/// Crow-fly metres an offer's corridor extends beyond its straight line: the
 /// detour tolerance at the reach speed, plus what walking to meeting points
 /// can gain at each of four distances.
-pub fn corridor_slack(trip: &Trip, rules: &Rules) -> f64 {
-    trip.max_detour_minutes * rules.reach_per_minute + 4.0 * rules.walk_meters + 1.0
+pub fn corridor_slack(offer: &Offer, rules: &Rules) -> f64 {
+    offer.max_detour_minutes * rules.reach_per_minute + 4.0 * rules.walk_meters + 1.0
 }
 
 /// A lat/lon box that contains every point X with
@@ -287,14 +287,14 @@ impl Clock {
         }
     }
 
-    /// When a trip's leg leaves on a date, in epoch milliseconds.
-    fn departure(&mut self, trip: &Trip, leg: Leg, date: NaiveDate) -> Option<i64> {
-        match (&trip.schedule, leg) {
+    /// When an offer's leg leaves on a date, in epoch milliseconds.
+    fn departure(&mut self, offer: &Offer, leg: Leg, date: NaiveDate) -> Option<i64> {
+        match (&offer.schedule, leg) {
             (OfferSchedule::Weekly(w), Leg::Outbound) => {
-                Some(self.at(trip.tz, date, w.departure_time()))
+                Some(self.at(offer.tz, date, w.departure_time()))
             }
             (OfferSchedule::Weekly(w), Leg::Return) => {
-                w.return_time().map(|t| self.at(trip.tz, date, t))
+                w.return_time().map(|t| self.at(offer.tz, date, t))
             }
             (OfferSchedule::Once(o), Leg::Outbound) => Some(o.departure().timestamp_millis()),
             (OfferSchedule::Once(o), Leg::Return) => {
@@ -304,33 +304,33 @@ impl Clock {
     }
 }
 
-/// A trip's leg on a date: when it leaves.
-fn trip_leg_departure(trip: &Trip, leg: Leg, date: NaiveDate) -> Option<DateTime<Tz>> {
-    match (&trip.schedule, leg) {
+/// An offer's leg on a date: when it leaves.
+fn offer_leg_departure(offer: &Offer, leg: Leg, date: NaiveDate) -> Option<DateTime<Tz>> {
+    match (&offer.schedule, leg) {
         (OfferSchedule::Weekly(w), Leg::Outbound) => {
-            Some(local_instant(trip.tz, date, w.departure_time()))
+            Some(local_instant(offer.tz, date, w.departure_time()))
         }
         (OfferSchedule::Weekly(w), Leg::Return) => {
-            w.return_time().map(|t| local_instant(trip.tz, date, t))
+            w.return_time().map(|t| local_instant(offer.tz, date, t))
         }
-        (OfferSchedule::Once(o), Leg::Outbound) => Some(o.departure().with_timezone(&trip.tz)),
+        (OfferSchedule::Once(o), Leg::Outbound) => Some(o.departure().with_timezone(&offer.tz)),
         (OfferSchedule::Once(o), Leg::Return) => {
-            o.return_departure().map(|r| r.with_timezone(&trip.tz))
+            o.return_departure().map(|r| r.with_timezone(&offer.tz))
         }
     }
 }
 
 /// Dates from `today` within the horizon on which both travel, in order.
 fn common_dates(
-    trip: &Trip,
+    offer: &Offer,
     need: &Need,
     leg: Leg,
     today: NaiveDate,
     rules: &Rules,
 ) -> Vec<NaiveDate> {
-    match (&trip.schedule, &need.schedule) {
+    match (&offer.schedule, &need.schedule) {
         (OfferSchedule::Once(_), _) => {
-            let Some(departure) = trip_leg_departure(trip, leg, today) else {
+            let Some(departure) = offer_leg_departure(offer, leg, today) else {
                 return Vec::new();
             };
             let date = departure.date_naive();
@@ -414,12 +414,12 @@ impl Bounds {
     }
 }
 
-/// One (trip leg, need leg) worth evaluating, before dates are looked at.
+/// One (offer leg, need leg) worth evaluating, before dates are looked at.
 #[derive(Debug, Clone)]
 struct Pending {
-    trip: usize,
+    offer: usize,
     need: usize,
-    trip_leg: Leg,
+    offer_leg: Leg,
     need_leg: Leg,
     window: Window,
     /// No detour can be smaller, in minutes (from crow-fly distances).
@@ -523,7 +523,7 @@ impl Plan {
     pub fn next_batch(
         &mut self,
         size: usize,
-        trips: &[&Trip],
+        offers: &[&Offer],
         needs: &[&Need],
         stops: &[NeedStops],
         now: DateTime<Utc>,
@@ -543,13 +543,13 @@ impl Plan {
                 self.cursor = self.pending.len();
                 break;
             }
-            let (t, n) = (trips[p.trip], needs[p.need]);
+            let (t, n) = (offers[p.offer], needs[p.need]);
             self.cursor += 1;
-            let Some(dated) = dated(t, n, p.trip_leg, &p.window, now, rules, &mut self.clock)
+            let Some(dated) = dated(t, n, p.offer_leg, &p.window, now, rules, &mut self.clock)
             else {
                 continue;
             };
-            let (from, to) = match p.trip_leg {
+            let (from, to) = match p.offer_leg {
                 Leg::Outbound => (t.origin.point(), t.destination.point()),
                 Leg::Return => (t.destination.point(), t.origin.point()),
             };
@@ -585,13 +585,13 @@ impl Plan {
     }
 
     /// Judges a batch with its road times (`durations[i]` seconds for
-    /// `batch.pairs()[i]`), keeping for each (trip leg, need leg) the best
+    /// `batch.pairs()[i]`), keeping for each (offer leg, need leg) the best
     /// feasible boarding and alighting stops.
     pub fn judge(
         &mut self,
         batch: &Batch,
         durations: &[f64],
-        trips: &[&Trip],
+        offers: &[&Offer],
         needs: &[&Need],
         stops: &[NeedStops],
         rules: &Rules,
@@ -599,7 +599,7 @@ impl Plan {
         for item in &batch.items {
             let pending = &self.pending[item.pending];
             let dated = &item.dated;
-            let t = trips[pending.trip];
+            let t = offers[pending.offer];
             let (board_stops, alight_stops) = leg_ends(&stops[pending.need], pending.need_leg);
             let base = durations[item.base];
             let departure = dated.departure as f64;
@@ -656,9 +656,9 @@ impl Plan {
                 let dropoff_at =
                     pickup_at + minutes(durations[item.riding + i * alight_stops.len() + j]);
                 self.found.push(Found {
-                    trip: pending.trip,
+                    offer: pending.offer,
                     need: pending.need,
-                    trip_leg: pending.trip_leg,
+                    offer_leg: pending.offer_leg,
                     need_leg: pending.need_leg,
                     date: dated.dates[0],
                     dates: dated.dates.clone(),
@@ -675,10 +675,11 @@ impl Plan {
         self.found.sort_by(|x, y| {
             x.rank_key()
                 .cmp(&y.rank_key())
-                .then_with(|| trips[x.trip].id.cmp(&trips[y.trip].id))
+                .then_with(|| offers[x.offer].id.cmp(&offers[y.offer].id))
                 .then_with(|| needs[x.need].id.cmp(&needs[y.need].id))
                 .then_with(|| {
-                    (x.trip_leg as u8, x.need_leg as u8).cmp(&(y.trip_leg as u8, y.need_leg as u8))
+                    (x.offer_leg as u8, x.need_leg as u8)
+                        .cmp(&(y.offer_leg as u8, y.need_leg as u8))
                 })
         });
         if let Some(limit) = self.limit {
@@ -730,18 +731,18 @@ fn leg_ends(stops: &NeedStops, leg: Leg) -> (&[Stop], &[Stop]) {
     }
 }
 
-/// What matching needs to know of a trip to rule it out quickly: a few
+/// What matching needs to know of an offer to rule it out quickly: a few
 /// numbers, kept side by side in the index.
 #[derive(Debug, Clone, Copy)]
-pub struct TripShape {
+pub struct OfferShape {
     ends: Ends,
     slack: f64,
     seats: u8,
     /// Local clock minutes of the outbound and return departures, for a
-    /// regular trip.
+    /// regular offer.
     departs: [Option<f64>; 2],
     has_return: bool,
-    /// Tells quickly that a trip is not the passenger's own.
+    /// Tells quickly that an offer is not the passenger's own.
     pub driver_hash: u64,
 }
 
@@ -753,18 +754,18 @@ pub fn person_hash(id: &str) -> u64 {
     hasher.finish()
 }
 
-impl TripShape {
-    pub fn of(trip: &Trip, rules: &Rules) -> TripShape {
-        TripShape {
-            ends: trip.ends,
-            slack: corridor_slack(trip, rules),
-            seats: trip.seats,
+impl OfferShape {
+    pub fn of(offer: &Offer, rules: &Rules) -> OfferShape {
+        OfferShape {
+            ends: offer.ends,
+            slack: corridor_slack(offer, rules),
+            seats: offer.seats,
             departs: [
-                weekly_departure(trip, Leg::Outbound),
-                weekly_departure(trip, Leg::Return),
+                weekly_departure(offer, Leg::Outbound),
+                weekly_departure(offer, Leg::Return),
             ],
-            has_return: has_return(trip),
-            driver_hash: person_hash(&trip.driver_id),
+            has_return: has_return(offer),
+            driver_hash: person_hash(&offer.driver_id),
         }
     }
 }
@@ -794,33 +795,33 @@ impl NeedShape {
     }
 }
 
-/// Every (trip leg, need leg) combination that the corridor admits and
+/// Every (offer leg, need leg) combination that the corridor admits and
 /// whose timing is not ruled out, with its passenger window and detour
 /// bound (minutes).
 pub fn combinations(
-    trip: &TripShape,
+    offer: &OfferShape,
     need: &NeedShape,
     rules: &Rules,
     mut each: impl FnMut(Leg, Leg, Window, f64),
 ) {
-    if need.seats > trip.seats {
+    if need.seats > offer.seats {
         return;
     }
-    let (a, b, p, q) = (trip.ends.from, trip.ends.to, need.ends.from, need.ends.to);
+    let (a, b, p, q) = (offer.ends.from, offer.ends.to, need.ends.from, need.ends.to);
     // The six distances every combination is made of (chords fall short of
     // arcs by under a metre at this scale: 5 m spare below).
     let (ab, pq) = (chord(a, b), chord(p, q));
     let (ap, aq, pb, qb) = (chord(a, p), chord(a, q), chord(p, b), chord(q, b));
-    for (trip_leg, departs) in [
-        (Leg::Outbound, trip.departs[0]),
-        (Leg::Return, trip.departs[1]),
+    for (offer_leg, departs) in [
+        (Leg::Outbound, offer.departs[0]),
+        (Leg::Return, offer.departs[1]),
     ] {
-        if trip_leg == Leg::Return && !trip.has_return {
+        if offer_leg == Leg::Return && !offer.has_return {
             continue;
         }
         for (need_leg, window) in need.legs.into_iter().flatten() {
             // (driver start → boarding, alighting → driver end)
-            let (to_board, from_alight) = match (trip_leg, need_leg) {
+            let (to_board, from_alight) = match (offer_leg, need_leg) {
                 (Leg::Outbound, Leg::Outbound) => (ap, qb),
                 (Leg::Outbound, Leg::Return) => (aq, pb),
                 (Leg::Return, Leg::Outbound) => (pb, aq),
@@ -831,7 +832,7 @@ pub fn combinations(
                 Leg::Return => (need.walk_destination, need.walk_origin),
             };
             let excess = to_board + pq + from_alight - ab - 5.0;
-            if excess > trip.slack {
+            if excess > offer.slack {
                 continue;
             }
             if let Some(t0) = departs
@@ -847,20 +848,20 @@ pub fn combinations(
             }
             let bound =
                 ((excess - 2.0 * (walk_board + walk_alight)) / rules.reach_per_minute).max(0.0);
-            each(trip_leg, need_leg, window, bound);
+            each(offer_leg, need_leg, window, bound);
         }
     }
 }
 
-/// Adds to `plan` every leg combination of `trips[trip]` and
+/// Adds to `plan` every leg combination of `offers[offer]` and
 /// `needs[need]` that the corridor admits and whose departure is not ruled
 /// out for the passenger. Cheap: dates come later, for the combinations
 /// actually evaluated.
 #[allow(clippy::too_many_arguments)]
 pub fn plan(
     plan: &mut Plan,
-    trips: &[&Trip],
-    trip: usize,
+    offers: &[&Offer],
+    offer: usize,
     needs: &[&Need],
     need: usize,
     stops: &[NeedStops],
@@ -868,8 +869,8 @@ pub fn plan(
 ) {
     plan_shapes(
         plan,
-        &TripShape::of(trips[trip], rules),
-        trip,
+        &OfferShape::of(offers[offer], rules),
+        offer,
         &NeedShape::of(needs[need], &stops[need]),
         need,
         rules,
@@ -879,22 +880,22 @@ pub fn plan(
 /// [`plan`] with the shapes already at hand.
 pub fn plan_shapes(
     plan: &mut Plan,
-    trip_shape: &TripShape,
-    trip: usize,
+    offer_shape: &OfferShape,
+    offer: usize,
     need_shape: &NeedShape,
     need: usize,
     rules: &Rules,
 ) {
     combinations(
-        trip_shape,
+        offer_shape,
         need_shape,
         rules,
-        |trip_leg, need_leg, window, bound| {
+        |offer_leg, need_leg, window, bound| {
             plan.ordered = plan.cursor;
             plan.pending.push(Pending {
-                trip,
+                offer,
                 need,
-                trip_leg,
+                offer_leg,
                 need_leg,
                 window,
                 bound,
@@ -903,7 +904,7 @@ pub fn plan_shapes(
     );
 }
 
-/// Whether a regular trip's leg leaving at `t0` (local clock minutes) can
+/// Whether a regular offer's leg leaving at `t0` (local clock minutes) can
 /// meet the passenger's window at all, given the crow-fly distances from
 /// its start to the boarding place and on to the alighting place. Travel
 /// times are bounded by the fastest and slowest crow-fly speeds of the
@@ -952,39 +953,39 @@ fn could_be_on_time(
     }
 }
 
-/// The local clock minutes a regular trip's leg leaves at.
-fn weekly_departure(trip: &Trip, leg: Leg) -> Option<f64> {
-    match (&trip.schedule, leg) {
+/// The local clock minutes a regular offer's leg leaves at.
+fn weekly_departure(offer: &Offer, leg: Leg) -> Option<f64> {
+    match (&offer.schedule, leg) {
         (OfferSchedule::Weekly(w), Leg::Outbound) => Some(f64::from(w.departure_time().minutes())),
         (OfferSchedule::Weekly(w), Leg::Return) => w.return_time().map(|t| f64::from(t.minutes())),
         (OfferSchedule::Once(_), _) => None,
     }
 }
 
-fn has_return(trip: &Trip) -> bool {
-    match &trip.schedule {
+fn has_return(offer: &Offer) -> bool {
+    match &offer.schedule {
         OfferSchedule::Weekly(w) => w.return_time().is_some(),
         OfferSchedule::Once(o) => o.return_departure().is_some(),
     }
 }
 
-/// The first common date of a trip leg and a need, with its departure and
+/// The first common date of an offer leg and a need, with its departure and
 /// the passenger's window, if there is one after `now`.
 fn dated(
-    t: &Trip,
+    t: &Offer,
     n: &Need,
-    trip_leg: Leg,
+    offer_leg: Leg,
     window: &Window,
     now: DateTime<Utc>,
     rules: &Rules,
     clock: &mut Clock,
 ) -> Option<Dated> {
     let today = now.with_timezone(&t.tz).date_naive();
-    let mut dates = common_dates(t, n, trip_leg, today, rules);
+    let mut dates = common_dates(t, n, offer_leg, today, rules);
     // A departure already gone does not count (only today's can be).
     let now = now.timestamp_millis();
     while let Some(first) = dates.first() {
-        match clock.departure(t, trip_leg, *first) {
+        match clock.departure(t, offer_leg, *first) {
             Some(departure) if departure >= now => break,
             _ => {
                 dates.remove(0);
@@ -992,7 +993,7 @@ fn dated(
         }
     }
     let first = *dates.first()?;
-    let departure = clock.departure(t, trip_leg, first)?;
+    let departure = clock.departure(t, offer_leg, first)?;
     let weekdays = shared_weekdays(t, n, &dates);
     dates.truncate(10);
     Some(Dated {
@@ -1011,16 +1012,16 @@ fn minutes(seconds: f64) -> Duration {
 /// per batch).
 pub fn run(
     mut plan: Plan,
-    trips: &[&Trip],
+    offers: &[&Offer],
     needs: &[&Need],
     stops: &[NeedStops],
     now: DateTime<Utc>,
     rules: &Rules,
     durations_of: &mut Durations,
 ) -> Vec<Found> {
-    while let Some(batch) = plan.next_batch(BATCH, trips, needs, stops, now, rules) {
+    while let Some(batch) = plan.next_batch(BATCH, offers, needs, stops, now, rules) {
         let durations = durations_of(batch.pairs());
-        plan.judge(&batch, &durations, trips, needs, stops, rules);
+        plan.judge(&batch, &durations, offers, needs, stops, rules);
     }
     plan.into_found()
 }
@@ -1031,10 +1032,10 @@ pub type Durations<'a> = dyn FnMut(&[(GeoPoint, GeoPoint)]) -> Vec<f64> + 'a;
 /// Evaluations sent to the router at once.
 pub const BATCH: usize = 64;
 
-/// For a regular need on a regular trip, the weekdays both travel on
+/// For a regular need on a regular offer, the weekdays both travel on
 /// within the horizon (pauses and periods taken into account).
-fn shared_weekdays(trip: &Trip, need: &Need, dates: &[NaiveDate]) -> Vec<Weekday> {
-    match (&trip.schedule, &need.schedule) {
+fn shared_weekdays(offer: &Offer, need: &Need, dates: &[NaiveDate]) -> Vec<Weekday> {
+    match (&offer.schedule, &need.schedule) {
         (OfferSchedule::Weekly(w), NeedSchedule::Weekly(n)) => w
             .weekdays()
             .intersection(n.weekdays)
@@ -1078,8 +1079,8 @@ mod tests {
         place(44.73690, 1.38197, "Gourdon")
     }
 
-    fn commute(from: TripPlace, to: TripPlace) -> Trip {
-        Trip {
+    fn commute(from: TripPlace, to: TripPlace) -> Offer {
+        Offer {
             ends: Ends::of(&from, &to),
             id: "t".into(),
             driver_id: "d".into(),
@@ -1120,21 +1121,21 @@ mod tests {
         }
     }
 
-    fn run(trip: Trip, need: Need) -> Vec<Found> {
+    fn run(offer: Offer, need: Need) -> Vec<Found> {
         let rules = Rules::default();
         let stops = vec![NeedStops {
             origin: vec![Stop::at(&need.origin)],
             destination: vec![Stop::at(&need.destination)],
         }];
-        let (trips, needs) = (vec![&trip], vec![&need]);
+        let (offers, needs) = (vec![&offer], vec![&need]);
         let mut p = Plan::all();
         let now = Paris
             .with_ymd_and_hms(2026, 12, 1, 12, 0, 0)
             .unwrap()
             .with_timezone(&Utc);
-        plan(&mut p, &trips, 0, &needs, 0, &stops, &rules);
+        plan(&mut p, &offers, 0, &needs, 0, &stops, &rules);
         let router = CrowFly::default();
-        super::run(p, &trips, &needs, &stops, now, &rules, &mut |pairs| {
+        super::run(p, &offers, &needs, &stops, now, &rules, &mut |pairs| {
             pairs.iter().map(|(a, b)| router.seconds(*a, *b)).collect()
         })
     }

@@ -1,12 +1,12 @@
-//! The candidate index: which trips pass near a need, which needs lie in a
-//! trip's corridor, without scanning them all. Trips are listed in the grid
+//! The candidate index: which offers pass near a need, which needs lie in a
+//! offer's corridor, without scanning them all. Trips are listed in the grid
 //! cells their corridor touches (a need is looked up in the cells of its
 //! two ends); needs are R-tree points (their origin), looked up in the box
-//! of a trip's corridor.
+//! of an offer's corridor.
 //!
 //! Each instance keeps its own index in memory and brings it up to date
-//! before every query by reading the trips and needs whose change sequence
-//! is above the last one it applied (see `db::next_change`), so a trip
+//! before every query by reading the offers and needs whose change sequence
+//! is above the last one it applied (see `db::next_change`), so an offer
 //! written through another instance is seen by the next query here.
 
 use std::collections::HashMap;
@@ -17,8 +17,8 @@ use rstar::RTree;
 use rstar::primitives::GeomWithData;
 
 use super::engine::{
-    self, Durations, Found, Need, NeedShape, NeedStops, Plan, Rules, Trip, TripShape, corridor_box,
-    corridor_slack,
+    self, Durations, Found, Need, NeedShape, NeedStops, Offer, OfferShape, Plan, Rules,
+    corridor_box, corridor_slack,
 };
 
 type Slot = u32;
@@ -110,12 +110,12 @@ fn cell_of(lat: f64, lon: f64) -> Cell {
     )
 }
 
-/// The cells a trip's corridor touches: a cell is kept when its centre is
+/// The cells an offer's corridor touches: a cell is kept when its centre is
 /// close enough to the corridor that some point of the cell may be in it
 /// (moving a point by r changes d(A,X) + d(X,B) by at most 2r).
-fn corridor_cells(trip: &Trip, rules: &Rules) -> Vec<Cell> {
-    let (a, b) = (trip.origin.point(), trip.destination.point());
-    let slack = corridor_slack(trip, rules);
+fn corridor_cells(offer: &Offer, rules: &Rules) -> Vec<Cell> {
+    let (a, b) = (offer.origin.point(), offer.destination.point());
+    let slack = corridor_slack(offer, rules);
     let (min, max) = corridor_box(a, b, slack);
     let (lo, hi) = (cell_of(min[1], min[0]), cell_of(max[1], max[0]));
     let reach = a.distance_m(b) + slack;
@@ -159,19 +159,19 @@ fn morton(place: &lotocar_shared::api::TripPlace) -> u64 {
 }
 
 /// Trips by the grid cells their corridor touches.
-struct TripGrid {
-    items: Vec<Option<(Arc<Trip>, Vec<Cell>)>>,
-    /// What quick checks need of each trip, side by side (by slot).
-    shapes: Vec<Option<TripShape>>,
+struct OfferGrid {
+    items: Vec<Option<(Arc<Offer>, Vec<Cell>)>>,
+    /// What quick checks need of each offer, side by side (by slot).
+    shapes: Vec<Option<OfferShape>>,
     by_id: HashMap<String, Slot>,
     free: Vec<Slot>,
     /// Slots in each cell, sorted.
     cells: HashMap<Cell, Vec<Slot>>,
 }
 
-impl TripGrid {
+impl OfferGrid {
     fn new() -> Self {
-        TripGrid {
+        OfferGrid {
             items: Vec::new(),
             shapes: Vec::new(),
             by_id: HashMap::new(),
@@ -180,20 +180,20 @@ impl TripGrid {
         }
     }
 
-    fn bulk(mut trips: Vec<(String, Trip)>, rules: &Rules) -> Self {
+    fn bulk(mut offers: Vec<(String, Offer)>, rules: &Rules) -> Self {
         // Trips toward the same place get neighbouring slots, so that a
         // query reads the shapes of its candidates nearly in sequence.
-        trips.sort_by_cached_key(|(_, t)| (morton(&t.destination), morton(&t.origin)));
-        let mut grid = TripGrid::new();
-        for (slot, (id, trip)) in trips.into_iter().enumerate() {
+        offers.sort_by_cached_key(|(_, t)| (morton(&t.destination), morton(&t.origin)));
+        let mut grid = OfferGrid::new();
+        for (slot, (id, offer)) in offers.into_iter().enumerate() {
             let slot = slot as Slot;
-            let cells = corridor_cells(&trip, rules);
+            let cells = corridor_cells(&offer, rules);
             for cell in &cells {
                 // Slots come in increasing order: lists stay sorted.
                 grid.cells.entry(*cell).or_default().push(slot);
             }
-            grid.shapes.push(Some(TripShape::of(&trip, rules)));
-            grid.items.push(Some((Arc::new(trip), cells)));
+            grid.shapes.push(Some(OfferShape::of(&offer, rules)));
+            grid.items.push(Some((Arc::new(offer), cells)));
             grid.by_id.insert(id, slot);
         }
         grid
@@ -216,7 +216,7 @@ impl TripGrid {
         }
     }
 
-    fn upsert(&mut self, id: String, trip: Trip, rules: &Rules) {
+    fn upsert(&mut self, id: String, offer: Offer, rules: &Rules) {
         self.remove(&id);
         let slot = match self.free.pop() {
             Some(slot) => slot,
@@ -226,18 +226,18 @@ impl TripGrid {
                 (self.items.len() - 1) as Slot
             }
         };
-        self.shapes[slot as usize] = Some(TripShape::of(&trip, rules));
-        let cells = corridor_cells(&trip, rules);
+        self.shapes[slot as usize] = Some(OfferShape::of(&offer, rules));
+        let cells = corridor_cells(&offer, rules);
         for cell in &cells {
             let list = self.cells.entry(*cell).or_default();
             let at = list.binary_search(&slot).unwrap_or_else(|i| i);
             list.insert(at, slot);
         }
-        self.items[slot as usize] = Some((Arc::new(trip), cells));
+        self.items[slot as usize] = Some((Arc::new(offer), cells));
         self.by_id.insert(id, slot);
     }
 
-    /// Slots of the trips whose corridor touches both cells.
+    /// Slots of the offers whose corridor touches both cells.
     fn through(&self, p: Cell, q: Cell) -> Vec<Slot> {
         let empty = Vec::new();
         let first = self.cells.get(&p).unwrap_or(&empty);
@@ -258,19 +258,19 @@ impl TripGrid {
         found
     }
 
-    fn trip(&self, slot: Slot) -> &Arc<Trip> {
+    fn offer(&self, slot: Slot) -> &Arc<Offer> {
         &self.items[slot as usize]
             .as_ref()
             .expect("listed slots are filled")
             .0
     }
 
-    fn all(&self) -> impl Iterator<Item = &Arc<Trip>> {
-        self.items.iter().flatten().map(|(trip, _)| trip)
+    fn all(&self) -> impl Iterator<Item = &Arc<Offer>> {
+        self.items.iter().flatten().map(|(offer, _)| offer)
     }
 }
 
-/// Open trips and needs, searchable by place.
+/// Open offers and needs, searchable by place.
 pub struct Index {
     rules: Rules,
     state: RwLock<State>,
@@ -279,7 +279,7 @@ pub struct Index {
 struct State {
     /// The last change sequence applied; -1 before the first load.
     last_change: i64,
-    trips: TripGrid,
+    offers: OfferGrid,
     needs: Table<NeedEntry, [f64; 2]>,
 }
 
@@ -304,7 +304,7 @@ pub struct NeedEntry {
 
 /// A change read from the database.
 pub enum Change {
-    Trip { id: String, trip: Option<Trip> },
+    Offer { id: String, offer: Option<Offer> },
     Need { id: String, need: Option<NeedEntry> },
 }
 
@@ -314,19 +314,19 @@ impl Index {
             rules,
             state: RwLock::new(State {
                 last_change: -1,
-                trips: TripGrid::new(),
+                offers: OfferGrid::new(),
                 needs: Table::new(),
             }),
         }
     }
 
-    /// An index of these trips and needs at once (benchmarks).
+    /// An index of these offers and needs at once (benchmarks).
     pub fn build(
         rules: Rules,
-        trips: Vec<(String, Trip)>,
+        offers: Vec<(String, Offer)>,
         needs: Vec<(String, NeedEntry)>,
     ) -> Index {
-        let trips = TripGrid::bulk(trips, &rules);
+        let offers = OfferGrid::bulk(offers, &rules);
         let needs = needs
             .into_iter()
             .map(|(id, need)| {
@@ -338,7 +338,7 @@ impl Index {
             rules,
             state: RwLock::new(State {
                 last_change: -1,
-                trips,
+                offers,
                 needs: Table::bulk(needs),
             }),
         }
@@ -357,11 +357,11 @@ impl Index {
         let mut state = self.state.write().expect("index lock");
         for change in changes {
             match change {
-                Change::Trip {
+                Change::Offer {
                     id,
-                    trip: Some(trip),
-                } => state.trips.upsert(id, trip, &self.rules),
-                Change::Trip { id, trip: None } => state.trips.remove(&id),
+                    offer: Some(offer),
+                } => state.offers.upsert(id, offer, &self.rules),
+                Change::Offer { id, offer: None } => state.offers.remove(&id),
                 Change::Need {
                     id,
                     need: Some(need),
@@ -376,37 +376,37 @@ impl Index {
     }
 
     /// Trips whose corridor reaches the cells of both ends of the need:
-    /// every trip that could take this passenger, and a few more.
-    pub fn trips_near(&self, need: &Need) -> Vec<Arc<Trip>> {
+    /// every offer that could take this passenger, and a few more.
+    pub fn offers_near(&self, need: &Need) -> Vec<Arc<Offer>> {
         let state = self.state.read().expect("index lock");
         let (p, q) = need_cells(need);
         state
-            .trips
+            .offers
             .through(p, q)
             .into_iter()
-            .map(|slot| state.trips.trip(slot).clone())
+            .map(|slot| state.offers.offer(slot).clone())
             .collect()
     }
 
     /// Matches a need in place, under the index's read lock, with road
-    /// times from a synchronous router; returns the matches and the trips
-    /// they refer to (`Found::trip` indexes that list).
+    /// times from a synchronous router; returns the matches and the offers
+    /// they refer to (`Found::offer` indexes that list).
     pub fn match_need(
         &self,
         need: &Need,
         stops: &NeedStops,
         now: chrono::DateTime<chrono::Utc>,
         durations: &mut Durations,
-    ) -> (Vec<Found>, Vec<Arc<Trip>>) {
+    ) -> (Vec<Found>, Vec<Arc<Offer>>) {
         let state = self.state.read().expect("index lock");
         let (p, q) = need_cells(need);
         let need_shape = NeedShape::of(need, stops);
         let mut plan = Plan::keeping(Some(self.rules.max_matches), true);
-        // Quick checks on the shapes side by side; the trips themselves are
+        // Quick checks on the shapes side by side; the offers themselves are
         // only looked at for the few that pass.
-        let mut candidates: Vec<&Arc<Trip>> = Vec::new();
-        for slot in state.trips.through(p, q) {
-            let Some(shape) = &state.trips.shapes[slot as usize] else {
+        let mut candidates: Vec<&Arc<Offer>> = Vec::new();
+        for slot in state.offers.through(p, q) {
+            let Some(shape) = &state.offers.shapes[slot as usize] else {
                 continue;
             };
             let before = plan.len();
@@ -419,47 +419,47 @@ impl Index {
                 &self.rules,
             );
             if plan.len() > before {
-                let trip = state.trips.trip(slot);
+                let offer = state.offers.offer(slot);
                 if shape.driver_hash == need_shape.passenger_hash
-                    && trip.driver_id == need.passenger_id
+                    && offer.driver_id == need.passenger_id
                 {
                     plan.truncate(before);
                 } else {
-                    candidates.push(trip);
+                    candidates.push(offer);
                 }
             }
         }
-        let trips: Vec<&Trip> = candidates.iter().map(|t| t.as_ref()).collect();
+        let offers: Vec<&Offer> = candidates.iter().map(|t| t.as_ref()).collect();
         let needs = [need];
         let stops = std::slice::from_ref(stops);
-        let mut found = engine::run(plan, &trips, &needs, stops, now, &self.rules, durations);
-        // Keep only the trips matched, as owned handles.
-        let mut kept: Vec<Arc<Trip>> = Vec::with_capacity(found.len());
+        let mut found = engine::run(plan, &offers, &needs, stops, now, &self.rules, durations);
+        // Keep only the offers matched, as owned handles.
+        let mut kept: Vec<Arc<Offer>> = Vec::with_capacity(found.len());
         let mut position: HashMap<usize, usize> = HashMap::new();
         for f in &mut found {
-            f.trip = *position.entry(f.trip).or_insert_with(|| {
-                kept.push(candidates[f.trip].clone());
+            f.offer = *position.entry(f.offer).or_insert_with(|| {
+                kept.push(candidates[f.offer].clone());
                 kept.len() - 1
             });
         }
         (found, kept)
     }
 
-    /// Matches a trip against the open needs in place, under the index's
+    /// Matches an offer against the open needs in place, under the index's
     /// read lock, with road times from a synchronous router. Returns every
     /// match and the needs they refer to (`Found::need` indexes that list).
-    pub fn match_trip(
+    pub fn match_offer(
         &self,
-        trip: &Trip,
+        offer: &Offer,
         now: chrono::DateTime<chrono::Utc>,
         durations: &mut Durations,
     ) -> (Vec<Found>, Vec<Arc<NeedEntry>>) {
         let state = self.state.read().expect("index lock");
-        let trip_shape = TripShape::of(trip, &self.rules);
+        let offer_shape = OfferShape::of(offer, &self.rules);
         let (min, max) = corridor_box(
-            trip.origin.point(),
-            trip.destination.point(),
-            corridor_slack(trip, &self.rules),
+            offer.origin.point(),
+            offer.destination.point(),
+            corridor_slack(offer, &self.rules),
         );
         let mut candidates: Vec<&Arc<NeedEntry>> = Vec::new();
         for entry in state
@@ -470,23 +470,23 @@ impl Index {
             let indexed = state.needs.get(entry.data);
             let mut admitted = false;
             engine::combinations(
-                &trip_shape,
+                &offer_shape,
                 &NeedShape::of(&indexed.need, &indexed.stops),
                 &self.rules,
                 |_, _, _, _| admitted = true,
             );
-            if admitted && indexed.need.passenger_id != trip.driver_id {
+            if admitted && indexed.need.passenger_id != offer.driver_id {
                 candidates.push(indexed);
             }
         }
         let needs: Vec<&Need> = candidates.iter().map(|n| &n.need).collect();
         let stops: Vec<NeedStops> = candidates.iter().map(|n| n.stops.clone()).collect();
-        let trips = [trip];
+        let offers = [offer];
         let mut plan = Plan::all();
         for n in 0..needs.len() {
-            engine::plan(&mut plan, &trips, 0, &needs, n, &stops, &self.rules);
+            engine::plan(&mut plan, &offers, 0, &needs, n, &stops, &self.rules);
         }
-        let mut found = engine::run(plan, &trips, &needs, &stops, now, &self.rules, durations);
+        let mut found = engine::run(plan, &offers, &needs, &stops, now, &self.rules, durations);
         let mut kept: Vec<Arc<NeedEntry>> = Vec::with_capacity(found.len());
         let mut position: HashMap<usize, usize> = HashMap::new();
         for f in &mut found {
@@ -498,13 +498,13 @@ impl Index {
         (found, kept)
     }
 
-    /// Open needs whose origin lies in the trip's corridor box.
-    pub fn needs_near(&self, trip: &Trip) -> Vec<Arc<NeedEntry>> {
+    /// Open needs whose origin lies in the offer's corridor box.
+    pub fn needs_near(&self, offer: &Offer) -> Vec<Arc<NeedEntry>> {
         let state = self.state.read().expect("index lock");
         let (min, max) = corridor_box(
-            trip.origin.point(),
-            trip.destination.point(),
-            corridor_slack(trip, &self.rules),
+            offer.origin.point(),
+            offer.destination.point(),
+            corridor_slack(offer, &self.rules),
         );
         state
             .needs
@@ -514,12 +514,12 @@ impl Index {
             .collect()
     }
 
-    /// Every indexed trip (the exhaustive baseline of the benchmark).
-    pub fn all_trips(&self) -> Vec<Arc<Trip>> {
+    /// Every indexed offer (the exhaustive baseline of the benchmark).
+    pub fn all_offers(&self) -> Vec<Arc<Offer>> {
         self.state
             .read()
             .expect("index lock")
-            .trips
+            .offers
             .all()
             .cloned()
             .collect()
@@ -538,6 +538,6 @@ impl Index {
 
     pub fn sizes(&self) -> (usize, usize) {
         let state = self.state.read().expect("index lock");
-        (state.trips.by_id.len(), state.needs.len())
+        (state.offers.by_id.len(), state.needs.len())
     }
 }

@@ -1,58 +1,63 @@
 //! The dispatcher: claims due deliveries with a lease (so that several
 //! instances, or a restarted one, never work on the same row at once),
-//! delivers, retries with exponential backoff, gives up after a number of
-//! tries ("dead", counted in /metrics). A delivery whose instance died
+//! hands each to its channel, retries with exponential backoff, gives up
+//! after a number of tries ("dead", counted in /metrics). Quiet hours are
+//! the local hours of the notification's territory. A delivery whose instance died
 //! mid-way is claimed again when its lease runs out: delivery is at least
 //! once, and a repeat carries the same notification id.
 
 use std::time::Duration;
 
 use chrono::{TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
 use futures_util::StreamExt;
-use serde_json::json;
-use sqlx::Row;
+use lotocar_shared::people::Channel;
+use sqlx::{FromRow, Row};
 
-use super::push::{self, Outcome, Subscription};
-use crate::db::now_ms;
-use crate::state::AppState;
+use super::channels::{Channels, Delivery, Message, Sent};
+use crate::db::{Db, now_ms};
 
 /// Tries before a delivery is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// Deliveries handled at once by one instance.
 const CONCURRENCY: usize = 32;
 
-/// A delivery claimed by this instance.
-struct Claimed {
-    id: String,
-    notification_id: String,
-    user_id: String,
-    channel: String,
-    attempts: i64,
+/// What the dispatcher needs: the channels, and its settings.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pub db: Db,
+    pub channels: Channels,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Seconds a claim lasts before another instance may take it over.
+    pub lease_seconds: u32,
+    /// First retry delay, doubled each time.
+    pub retry_base_ms: u64,
+    /// Quiet hours, local time of the notification's territory.
+    pub quiet_start_hour: u32,
+    pub quiet_end_hour: u32,
+    /// For notifications written without a time zone.
+    pub default_tz: Tz,
+    /// Public address of the service, before the links.
+    pub public_url: String,
 }
 
 /// Runs until the process ends.
-pub async fn run(state: AppState) {
+pub async fn run(dispatcher: Dispatcher) {
     let owner = uuid::Uuid::new_v4().to_string();
     let mut idle = tokio::time::interval(Duration::from_millis(200));
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut housekeeping_at = 0i64;
     loop {
-        if now_ms() >= housekeeping_at {
-            if let Err(err) = crate::bookings::housekeeping(&state).await {
-                tracing::warn!(error = %err, "housekeeping failed");
-            }
-            if let Err(err) = crate::privacy::purge_inactive(&state).await {
-                tracing::warn!(error = %err, "retention purge failed");
-            }
-            housekeeping_at = now_ms() + 30_000;
-        }
-        match claim(&state, &owner, 100).await {
+        match claim(&dispatcher, &owner, 100).await {
             Ok(batch) if !batch.is_empty() => {
                 futures_util::stream::iter(batch)
                     .for_each_concurrent(CONCURRENCY, |d| {
-                        let state = state.clone();
+                        let dispatcher = dispatcher.clone();
                         let owner = owner.clone();
-                        async move { handle(&state, &owner, d).await }
+                        async move { handle(&dispatcher, &owner, d).await }
                     })
                     .await;
             }
@@ -67,38 +72,53 @@ pub async fn run(state: AppState) {
     }
 }
 
+#[derive(FromRow)]
+struct ClaimedRecord {
+    id: String,
+    notification_id: String,
+    user_id: String,
+    channel: String,
+    attempts: i64,
+    to_phone: Option<String>,
+}
+
 /// Claims up to `limit` due deliveries. The sub-select may pick rows that
 /// another instance claims at the same moment; the outer conditions are
 /// checked again on the locked row, so each row goes to one instance.
-async fn claim(state: &AppState, owner: &str, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+async fn claim(
+    dispatcher: &Dispatcher,
+    owner: &str,
+    limit: i64,
+) -> Result<Vec<Delivery>, sqlx::Error> {
     let now = now_ms();
-    let lease = now + i64::from(state.config.delivery_lease_seconds) * 1000;
-    let rows = sqlx::query(
+    let lease = now + i64::from(dispatcher.settings.lease_seconds) * 1000;
+    let records: Vec<ClaimedRecord> = sqlx::query_as(
         "UPDATE deliveries SET lease_owner = $1, lease_until = $2
          WHERE id IN (SELECT id FROM deliveries
                       WHERE status = 'pending' AND next_attempt_at <= $3
                         AND (lease_until IS NULL OR lease_until < $3)
                       ORDER BY next_attempt_at LIMIT $4)
            AND status = 'pending' AND (lease_until IS NULL OR lease_until < $3)
-         RETURNING id, notification_id, user_id, channel, attempts",
+         RETURNING id, notification_id, user_id, channel, attempts, to_phone",
     )
     .bind(owner)
     .bind(lease)
     .bind(now)
     .bind(limit)
-    .fetch_all(&state.db.writer)
+    .fetch_all(&dispatcher.db.writer)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Claimed {
-                id: row.try_get("id")?,
-                notification_id: row.try_get("notification_id")?,
-                user_id: row.try_get("user_id")?,
-                channel: row.try_get("channel")?,
-                attempts: row.try_get("attempts")?,
-            })
+    Ok(records
+        .into_iter()
+        .map(|r| Delivery {
+            // An unknown code (written by a newer version) fails at delivery.
+            channel: Channel::from_code(&r.channel).unwrap_or(Channel::Push),
+            id: r.id,
+            notification_id: r.notification_id,
+            user_id: r.user_id,
+            attempts: r.attempts,
+            to_phone: r.to_phone,
         })
-        .collect()
+        .collect())
 }
 
 /// What became of one attempt.
@@ -111,8 +131,8 @@ enum Attempt {
     Failed(String),
 }
 
-async fn handle(state: &AppState, owner: &str, d: Claimed) {
-    let outcome = match deliver(state, &d).await {
+async fn handle(dispatcher: &Dispatcher, owner: &str, d: Delivery) {
+    let outcome = match deliver(dispatcher, &d).await {
         Ok(outcome) => outcome,
         Err(err) => Attempt::Failed(format!("{err:#}")),
     };
@@ -141,11 +161,14 @@ async fn handle(state: &AppState, owner: &str, d: Claimed) {
         .bind(at),
         Attempt::Failed(error) => {
             let attempts = d.attempts + 1;
-            tracing::warn!(delivery = %d.id, channel = %d.channel, attempts, %error, "delivery failed");
+            tracing::warn!(delivery = %d.id, channel = d.channel.code(), attempts, %error, "delivery failed");
             let (status, next) = if attempts >= MAX_ATTEMPTS {
                 ("dead", now)
             } else {
-                ("pending", now + backoff_ms(attempts, state.config.retry_base_ms))
+                (
+                    "pending",
+                    now + backoff_ms(attempts, dispatcher.settings.retry_base_ms),
+                )
             };
             sqlx::query(
                 "UPDATE deliveries SET status = $3, attempts = $4, next_attempt_at = $5, last_error = $6,
@@ -160,7 +183,7 @@ async fn handle(state: &AppState, owner: &str, d: Claimed) {
             .bind(error.chars().take(500).collect::<String>())
         }
     };
-    if let Err(err) = update.execute(&state.db.writer).await {
+    if let Err(err) = update.execute(&dispatcher.db.writer).await {
         tracing::warn!(error = %err, delivery = %d.id, "cannot record a delivery");
     }
 }
@@ -169,16 +192,6 @@ async fn handle(state: &AppState, owner: &str, d: Claimed) {
 pub fn backoff_ms(attempts: i64, base_ms: u64) -> i64 {
     let factor = 1u64 << (attempts.clamp(1, 20) - 1);
     (base_ms.saturating_mul(factor)).min(3_600_000) as i64
-}
-
-/// The next end of quiet hours, if `now` is in them (local time).
-fn quiet_until(state: &AppState, now: i64) -> Option<i64> {
-    quiet_until_at(
-        now,
-        state.config.timezone,
-        state.config.quiet_start_hour,
-        state.config.quiet_end_hour,
-    )
 }
 
 /// When quiet hours from `start` to `end` (local hours) end, if `now`
@@ -209,114 +222,51 @@ fn quiet_until_at(now: i64, tz: chrono_tz::Tz, start: u32, end: u32) -> Option<i
     Some(wake.timestamp_millis())
 }
 
-async fn deliver(state: &AppState, d: &Claimed) -> anyhow::Result<Attempt> {
+async fn deliver(dispatcher: &Dispatcher, d: &Delivery) -> anyhow::Result<Attempt> {
     let row = sqlx::query(
-        "SELECT n.kind, n.title, n.body, n.url, n.urgent, u.phone, u.email
-         FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.id = $1",
+        "SELECT kind, title, body, url, urgent, timezone FROM notifications WHERE id = $1",
     )
     .bind(&d.notification_id)
-    .fetch_optional(&state.db.pool)
+    .fetch_optional(&dispatcher.db.pool)
     .await?;
     // The person erased their account meanwhile: nothing to send.
     let Some(row) = row else {
         return Ok(Attempt::Skipped);
     };
-    let kind: String = row.try_get("kind")?;
-    let title: String = row.try_get("title")?;
-    let body: String = row.try_get("body")?;
+    let Some(channel) = dispatcher.channels.get(d.channel) else {
+        anyhow::bail!("no channel {} on this server", d.channel.code());
+    };
     let url: String = row.try_get("url")?;
-    let urgent = row.try_get::<i64, _>("urgent")? != 0;
-    if !urgent
-        && d.channel != "email"
-        && let Some(wake) = quiet_until(state, now_ms())
+    let settings = &dispatcher.settings;
+    let message = Message {
+        notification_id: d.notification_id.clone(),
+        kind: row.try_get("kind")?,
+        title: row.try_get("title")?,
+        body: row.try_get("body")?,
+        link: format!("{}{url}", settings.public_url.trim_end_matches('/')),
+        url,
+        urgent: row.try_get::<i64, _>("urgent")? != 0,
+    };
+    // Quiet hours are those of the territory the notification is about.
+    let tz = row
+        .try_get::<Option<String>, _>("timezone")?
+        .and_then(|name| name.parse::<Tz>().ok())
+        .unwrap_or(settings.default_tz);
+    if !message.urgent
+        && channel.quiet_hours_apply()
+        && let Some(wake) = quiet_until_at(
+            now_ms(),
+            tz,
+            settings.quiet_start_hour,
+            settings.quiet_end_hour,
+        )
     {
         return Ok(Attempt::Later(wake));
     }
-    let link = format!("{}{url}", state.config.public_url.trim_end_matches('/'));
-    match d.channel.as_str() {
-        "push" => {
-            let subscriptions: Vec<Subscription> = sqlx::query(
-                "SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1",
-            )
-            .bind(&d.user_id)
-            .fetch_all(&state.db.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Subscription {
-                    id: r.try_get("id")?,
-                    endpoint: r.try_get("endpoint")?,
-                    p256dh: r.try_get("p256dh")?,
-                    auth: r.try_get("auth")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
-            if subscriptions.is_empty() {
-                return Ok(Attempt::Skipped);
-            }
-            let payload = serde_json::to_vec(&json!({
-                "id": d.notification_id, "kind": kind, "title": title, "body": body, "url": url,
-            }))?;
-            let mut delivered = 0;
-            let mut gone = 0;
-            let mut errors = Vec::new();
-            for subscription in &subscriptions {
-                match push::send(&state.http, &state.vapid, subscription, &payload, urgent).await {
-                    Ok(Outcome::Delivered) => delivered += 1,
-                    Ok(Outcome::Gone) => {
-                        gone += 1;
-                        sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
-                            .bind(&subscription.id)
-                            .execute(&state.db.writer)
-                            .await?;
-                    }
-                    Err(err) => errors.push(format!("{err:#}")),
-                }
-            }
-            Ok(if delivered > 0 {
-                Attempt::Sent
-            } else if gone == subscriptions.len() {
-                Attempt::Skipped
-            } else {
-                Attempt::Failed(errors.join("; "))
-            })
-        }
-        "sms" => {
-            // To the person a relay acts for, or to the account holder.
-            let Some(delivery) = sqlx::query("SELECT to_phone FROM deliveries WHERE id = $1")
-                .bind(&d.id)
-                .fetch_optional(&state.db.pool)
-                .await?
-            else {
-                // Dropped meanwhile (the person was erased): nothing to send.
-                return Ok(Attempt::Skipped);
-            };
-            let to: Option<String> = delivery.try_get("to_phone")?;
-            let Some(phone) = to.or(row.try_get::<Option<String>, _>("phone")?) else {
-                return Ok(Attempt::Skipped);
-            };
-            state
-                .sms
-                .send(&phone, &format!("{} : {body} {link}", state.config.brand))
-                .await?;
-            Ok(Attempt::Sent)
-        }
-        "email" => {
-            let Some(email) = row.try_get::<Option<String>, _>("email")? else {
-                return Ok(Attempt::Skipped);
-            };
-            state
-                .mail
-                .send(
-                    &email,
-                    &format!("{} — {title}", state.config.brand),
-                    &format!("{body}\n\n{link}\n"),
-                )
-                .await?;
-            Ok(Attempt::Sent)
-        }
-        other => anyhow::bail!("unknown channel {other}"),
-    }
+    Ok(match channel.deliver(d, &message).await? {
+        Sent::Sent => Attempt::Sent,
+        Sent::Skipped => Attempt::Skipped,
+    })
 }
 
 #[cfg(test)]

@@ -11,13 +11,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use rand::Rng;
-use sqlx::Row;
 use web_push::{
     ContentEncoding, SubscriptionInfo, Urgency, VapidSignature, VapidSignatureBuilder,
     WebPushMessageBuilder,
 };
 
-use crate::db::{Db, now_ms};
+use crate::db::Db;
 
 /// The server's VAPID identity.
 pub struct Vapid {
@@ -36,26 +35,10 @@ impl Vapid {
     /// The key pair from the database, made (once, by whichever instance
     /// comes first) if there is none.
     pub async fn load_or_create(db: &Db, subject: &str) -> anyhow::Result<Vapid> {
-        let secret = loop {
-            let mut bytes = [0u8; 32];
-            rand::rng().fill(&mut bytes);
-            if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
-                break secret;
-            }
-        };
-        sqlx::query(
-            "INSERT INTO server_secrets (name, value, created_at) VALUES ('vapid_private_key', $1, $2)
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(URL_SAFE_NO_PAD.encode(secret.to_bytes()))
-        .bind(now_ms())
-        .execute(&db.writer)
+        let private = crate::db::secret(db, "vapid_private_key", || {
+            URL_SAFE_NO_PAD.encode(new_secret_key().to_bytes())
+        })
         .await?;
-        let private: String =
-            sqlx::query("SELECT value FROM server_secrets WHERE name = 'vapid_private_key'")
-                .fetch_one(&db.pool)
-                .await?
-                .try_get("value")?;
         let secret = p256::SecretKey::from_slice(&URL_SAFE_NO_PAD.decode(&private)?)
             .context("stored VAPID key unreadable")?;
         let public = URL_SAFE_NO_PAD.encode(secret.public_key().to_encoded_point(false).as_bytes());
@@ -69,13 +52,7 @@ impl Vapid {
 
     /// A key pair that lives in memory only (benchmarks).
     pub fn generate(subject: &str) -> Vapid {
-        let secret = loop {
-            let mut bytes = [0u8; 32];
-            rand::rng().fill(&mut bytes);
-            if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
-                break secret;
-            }
-        };
+        let secret = new_secret_key();
         Vapid {
             private: URL_SAFE_NO_PAD.encode(secret.to_bytes()),
             public: URL_SAFE_NO_PAD.encode(secret.public_key().to_encoded_point(false).as_bytes()),
@@ -113,6 +90,18 @@ impl Vapid {
     /// `applicationServerKey` of `pushManager.subscribe`).
     pub fn public_key(&self) -> &str {
         &self.public
+    }
+}
+
+/// A fresh P-256 key (32 random bytes, drawn again in the rare case they
+/// are not a valid scalar).
+fn new_secret_key() -> p256::SecretKey {
+    loop {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill(&mut bytes);
+        if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
+            break secret;
+        }
     }
 }
 

@@ -1,31 +1,49 @@
-//! Places: the national gazetteer in memory, with each territory's aliases
-//! ("Villeneuve" → the right village) and meeting points (station,
-//! hospital, square) from the database on top. Search is accent- and
-//! case-insensitive, by prefix, ranked by population within the territory
-//! first.
+//! Places: the national gazetteer in memory, with each territory's local
+//! names ("Villeneuve" → the right village) and meeting points (station,
+//! hospital, square) on top. Search is accent- and case-insensitive, by
+//! prefix, ranked by population within the territory first. The one writer
+//! of `meeting_points` and `place_aliases` ([`local`]).
 
 pub mod gazetteer;
+pub mod local;
 
 use std::cmp::Reverse;
+use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
-use lotocar_shared::GeoPoint;
-use lotocar_shared::api::{Place, PlaceKind, PlaceQuery, Problem, TripPlace};
+use axum::extract::{FromRef, State};
+use lotocar_shared::api::{Place, PlaceInput, PlaceKind, PlaceQuery, Problem, TripPlace};
 use lotocar_shared::text::search_key;
+use lotocar_shared::validation::Invalid;
 use serde::Deserialize;
-use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::db::{Db, new_id, now_ms};
-use crate::error::{ApiError, ApiQuery, ApiResult};
-use crate::state::AppState;
-use crate::territories::{self, Territory};
+use crate::auth::Auth;
+use crate::db::Db;
+use crate::error::{ApiQuery, ApiResult, Error, Result};
+use crate::territories::{Territories, Territory};
 use gazetteer::Gazetteer;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(search_places))
+/// The places service: the gazetteer and the territories' own places.
+#[derive(Clone)]
+pub struct Places {
+    pub db: Db,
+    pub gazetteer: Arc<Gazetteer>,
+    pub territories: Territories,
+    /// Territory whose places rank first when a search names none.
+    pub default_territory: Option<String>,
+}
+
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Places: FromRef<S>,
+    Auth: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(search_places))
+        .merge(local::router())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -48,50 +66,23 @@ struct SearchParams {
         (status = 422, description = "Missing or invalid parameter", body = Problem),
     ))]
 async fn search_places(
-    State(state): State<AppState>,
+    State(places): State<Places>,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> ApiResult<Json<Vec<Place>>> {
-    let Some(q) = params.q else {
-        return Err(ApiError::field("q", "Tapez le début du nom d'une commune."));
-    };
+    let q = params
+        .q
+        .ok_or_else(|| Error::field("q", "Tapez le début du nom d'une commune."))?;
     let limit = params.limit.unwrap_or(10);
     if !(1..=50).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            "limit doit être compris entre 1 et 50.",
-        ));
+        return Err(Error::field("limit", "limit doit être compris entre 1 et 50.").into());
     }
     if q.chars().count() > 100 {
-        return Err(ApiError::field(
-            "q",
-            "Texte trop long : 100 caractères au plus.",
-        ));
+        return Err(Error::field("q", "Texte trop long : 100 caractères au plus.").into());
     }
-    let territory = match params
-        .territory
-        .as_deref()
-        .or(state.config.territory.as_deref())
-    {
-        Some(id) => Some(territories::get(&state.db, id).await?.ok_or_else(|| {
-            ApiError::field("territory", format!("Territoire inconnu : « {id} »."))
-        })?),
-        None => single_territory(&state.db).await?,
-    };
-    let places = search(
-        &state.db,
-        &state.places,
-        &q,
-        territory.as_ref(),
-        limit as usize,
-    )
-    .await?;
-    Ok(Json(places))
-}
-
-/// The only territory, when the server has exactly one.
-async fn single_territory(db: &Db) -> Result<Option<Territory>, sqlx::Error> {
-    let mut all = territories::list(db).await?;
-    Ok(if all.len() == 1 { all.pop() } else { None })
+    let found = places
+        .search(&q, params.territory.as_deref(), limit as usize)
+        .await?;
+    Ok(Json(found))
 }
 
 /// How a candidate ranks; lower is better.
@@ -114,86 +105,129 @@ fn kind_order(kind: PlaceKind) -> u8 {
     }
 }
 
-/// Searches communes, aliases and meeting points.
-pub async fn search(
-    db: &Db,
-    gazetteer: &Gazetteer,
-    q: &str,
-    territory: Option<&Territory>,
-    limit: usize,
-) -> Result<Vec<Place>, sqlx::Error> {
-    let key = search_key(q);
-    if key.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut candidates = rank_communes(
-        gazetteer,
-        gazetteer.prefix_matches(&key),
-        &key,
-        territory,
-        limit,
-    );
-
-    let pattern = format!("{key}%");
-    let aliases = sqlx::query(
-        "SELECT alias, search_key, place_id, territory_id FROM place_aliases
-         WHERE search_key LIKE $1 ORDER BY search_key LIMIT 50",
-    )
-    .bind(&pattern)
-    .fetch_all(&db.pool)
-    .await?;
-    for row in aliases {
-        let place_id: String = row.try_get("place_id")?;
-        let alias_key: String = row.try_get("search_key")?;
-        let territory_id: String = row.try_get("territory_id")?;
-        let Some(mut place) = resolve_id(db, gazetteer, &place_id).await? else {
-            continue;
+impl Places {
+    /// Searches communes, local names and meeting points; `territory`
+    /// (else the server's, else the only one) ranks first.
+    pub async fn search(
+        &self,
+        q: &str,
+        territory: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Place>> {
+        let snapshot = self.territories.snapshot().await?;
+        let territory = match territory.or(self.default_territory.as_deref()) {
+            Some(id) => Some(self.territories.get(id).await?.ok_or_else(|| {
+                Error::field("territory", format!("Territoire inconnu : « {id} »."))
+            })?),
+            None => snapshot.single().cloned(),
         };
-        let alias: String = row.try_get("alias")?;
-        place.label = format!("{alias} — {}", place.label);
-        place.alias = Some(alias);
-        candidates.push((
-            Rank {
-                not_exact_alias: alias_key != key,
-                not_exact_name: alias_key != key,
-                outside_territory: territory.is_none_or(|t| t.id != territory_id),
-                population: Reverse(place.population.unwrap_or(0)),
-                kind: kind_order(place.kind),
-                name: place.name.clone(),
-            },
-            place,
-        ));
+        let territory = territory.as_ref();
+        let key = search_key(q);
+        if key.is_empty() {
+            return Ok(Vec::new());
+        }
+        let gazetteer = &self.gazetteer;
+        let mut candidates = rank_communes(
+            gazetteer,
+            gazetteer.prefix_matches(&key),
+            &key,
+            territory,
+            limit,
+        );
+        for alias in local::aliases_with_prefix(&self.db, &key).await? {
+            let Some(mut place) = self.resolve_id(&alias.place_id).await? else {
+                continue;
+            };
+            place.label = format!("{} — {}", alias.alias, place.label);
+            place.alias = Some(alias.alias.clone());
+            candidates.push((
+                Rank {
+                    not_exact_alias: alias.search_key != key,
+                    not_exact_name: alias.search_key != key,
+                    outside_territory: territory.is_none_or(|t| t.id != alias.territory_id),
+                    population: Reverse(place.population.unwrap_or(0)),
+                    kind: kind_order(place.kind),
+                    name: place.name.clone(),
+                },
+                place,
+            ));
+        }
+        for point in local::points_with_prefix(&self.db, &key).await? {
+            let exact = point.search_key == key || point.search_key_full == key;
+            let territory_id = point.territory_id.clone();
+            let place = point.to_place(gazetteer);
+            candidates.push((
+                Rank {
+                    not_exact_alias: true,
+                    not_exact_name: !exact,
+                    outside_territory: territory.is_none_or(|t| t.id != territory_id),
+                    population: Reverse(place.population.unwrap_or(0)),
+                    kind: kind_order(PlaceKind::MeetingPoint),
+                    name: place.name.clone(),
+                },
+                place,
+            ));
+        }
+        Ok(best(candidates, limit))
     }
 
-    let points = sqlx::query(
-        "SELECT id, territory_id, name, insee, lat, lon, search_key, search_key_full FROM meeting_points
-         WHERE search_key LIKE $1 OR search_key LIKE $2 OR search_key_full LIKE $1
-         ORDER BY search_key_full LIMIT 50",
-    )
-    .bind(&pattern)
-    // Any word of a meeting point's name: "gare" finds "Cahors, gare SNCF".
-    .bind(format!("% {key}%"))
-    .fetch_all(&db.pool)
-    .await?;
-    for row in &points {
-        let place = meeting_point_place(gazetteer, row)?;
-        let territory_id: String = row.try_get("territory_id")?;
-        let exact = row.try_get::<String, _>("search_key")? == key
-            || row.try_get::<String, _>("search_key_full")? == key;
-        candidates.push((
-            Rank {
-                not_exact_alias: true,
-                not_exact_name: !exact,
-                outside_territory: territory.is_none_or(|t| t.id != territory_id),
-                population: Reverse(place.population.unwrap_or(0)),
-                kind: kind_order(PlaceKind::MeetingPoint),
-                name: place.name.clone(),
-            },
-            place,
-        ));
+    /// The place with this id: a gazetteer commune or a meeting point.
+    pub async fn resolve_id(&self, id: &str) -> Result<Option<Place>, sqlx::Error> {
+        if let Some(mp_id) = id.strip_prefix("mp:") {
+            return Ok(local::meeting_point(&self.db, mp_id)
+                .await?
+                .map(|p| p.to_place(&self.gazetteer)));
+        }
+        Ok(self.gazetteer.get(id).map(|c| self.gazetteer.to_place(c)))
     }
 
-    Ok(best(candidates, limit))
+    /// Turns a checked place of a request body into the place stored on an
+    /// offer or need, and its département; an unknown id is a validation
+    /// error on `field`.
+    pub async fn resolve(
+        &self,
+        query: &PlaceQuery,
+        field: &str,
+    ) -> Result<(TripPlace, Option<String>)> {
+        match query {
+            PlaceQuery::Id(id) => {
+                let place = self.resolve_id(id).await?.ok_or_else(|| {
+                    Error::field(
+                        &format!("{field}.place_id"),
+                        "Lieu inconnu : choisissez un lieu dans la liste proposée.",
+                    )
+                })?;
+                Ok((
+                    TripPlace {
+                        place_id: Some(place.id.clone()),
+                        label: place.label.clone(),
+                        insee: place.insee.clone(),
+                        lat: place.lat,
+                        lon: place.lon,
+                    },
+                    place.departement,
+                ))
+            }
+            PlaceQuery::Point { point, label } => {
+                let commune = self.gazetteer.nearest_commune(*point);
+                Ok((
+                    TripPlace {
+                        place_id: None,
+                        label: label.clone(),
+                        insee: commune.map(|c| c.insee.clone()),
+                        lat: point.lat(),
+                        lon: point.lon(),
+                    },
+                    commune.map(|c| c.departement.clone()),
+                ))
+            }
+        }
+    }
+
+    /// The name of a current commune by INSEE code.
+    pub fn commune_name(&self, insee: &str) -> Option<String> {
+        self.gazetteer.current(insee).map(|c| c.name.clone())
+    }
 }
 
 /// Ranks communes found for the search key `key`.
@@ -255,156 +289,90 @@ pub fn best(mut candidates: Vec<(Rank, Place)>, limit: usize) -> Vec<Place> {
         .collect()
 }
 
-fn meeting_point_place(
-    gazetteer: &Gazetteer,
-    row: &sqlx::any::AnyRow,
-) -> Result<Place, sqlx::Error> {
-    let insee: Option<String> = row.try_get("insee")?;
-    let name: String = row.try_get("name")?;
-    let commune = insee.as_deref().and_then(|i| gazetteer.current(i));
-    let label = match commune {
-        Some(c) if !search_key(&name).contains(&search_key(&c.name)) => {
-            format!("{name}, {}", c.name)
-        }
-        _ => name.clone(),
-    };
-    Ok(Place {
-        id: format!("mp:{}", row.try_get::<String, _>("id")?),
-        name,
-        insee,
-        kind: PlaceKind::MeetingPoint,
-        lat: row.try_get("lat")?,
-        lon: row.try_get("lon")?,
-        label,
-        departement: commune.map(|c| c.departement.clone()),
-        population: commune.map(|c| c.population),
-        alias: None,
-    })
+// ---------------------------------------------------------------------------
+// The two ends of an offer or a need
+// ---------------------------------------------------------------------------
+
+/// The two ends of an offer or need, resolved, and the territory they fall in.
+pub struct Endpoints {
+    pub origin: TripPlace,
+    pub destination: TripPlace,
+    pub territory: Option<Territory>,
 }
 
-/// The place with this id: a gazetteer commune or a meeting point.
-pub async fn resolve_id(
-    db: &Db,
-    gazetteer: &Gazetteer,
-    id: &str,
-) -> Result<Option<Place>, sqlx::Error> {
-    if let Some(mp_id) = id.strip_prefix("mp:") {
-        let row = sqlx::query(
-            "SELECT id, territory_id, name, insee, lat, lon, search_key, search_key_full
-             FROM meeting_points WHERE id = $1",
-        )
-        .bind(mp_id)
-        .fetch_optional(&db.pool)
-        .await?;
-        return row
+/// Below this, origin and destination are the same place.
+const MIN_TRIP_METERS: f64 = 500.0;
+
+impl Endpoints {
+    pub async fn resolve(
+        places: &Places,
+        origin: &PlaceQuery,
+        destination: &PlaceQuery,
+    ) -> Result<Endpoints> {
+        let mut invalid = Invalid::new();
+        let mut resolved = Vec::with_capacity(2);
+        for (field, query) in [("origin", origin), ("destination", destination)] {
+            match places.resolve(query, field).await {
+                Ok(place) => resolved.push(Some(place)),
+                Err(Error::Invalid(errors)) => {
+                    invalid.absorb("", errors);
+                    resolved.push(None);
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let (Some((origin, origin_dep)), Some((destination, dest_dep))) =
+            (resolved[0].take(), resolved[1].take())
+        else {
+            return Err(invalid.into());
+        };
+        if origin.point().distance_m(destination.point()) < MIN_TRIP_METERS {
+            return Err(Error::field(
+                "destination",
+                "Le départ et l'arrivée sont au même endroit : choisissez une autre destination.",
+            ));
+        }
+        let territory = places
+            .territories
+            .snapshot()
+            .await?
+            .for_trip(origin_dep.as_deref(), dest_dep.as_deref())
+            .cloned();
+        Ok(Endpoints {
+            origin,
+            destination,
+            territory,
+        })
+    }
+
+    /// Resolves the places of a request body, reporting the faults of both.
+    pub async fn resolve_input(
+        places: &Places,
+        origin: &PlaceInput,
+        destination: &PlaceInput,
+    ) -> Result<Endpoints> {
+        let (origin, destination) = match (origin.validate(), destination.validate()) {
+            (Ok(origin), Ok(destination)) => (origin, destination),
+            (origin, destination) => {
+                let mut invalid = Invalid::new();
+                invalid.check("origin", origin);
+                invalid.check("destination", destination);
+                return Err(invalid.into());
+            }
+        };
+        Self::resolve(places, &origin, &destination).await
+    }
+
+    /// The id of the territory the ends fall in.
+    pub fn territory_id(&self) -> Option<&str> {
+        self.territory.as_ref().map(|t| t.id.as_str())
+    }
+
+    /// Their territory's time zone, or `default`.
+    pub fn timezone(&self, default: chrono_tz::Tz) -> chrono_tz::Tz {
+        self.territory
             .as_ref()
-            .map(|r| meeting_point_place(gazetteer, r))
-            .transpose();
+            .map(|t| t.timezone)
+            .unwrap_or(default)
     }
-    Ok(gazetteer.get(id).map(|c| gazetteer.to_place(c)))
-}
-
-/// Turns a checked place of a request body into the place stored on a trip
-/// or need; an unknown id is a validation error on `field`.
-pub async fn resolve(
-    db: &Db,
-    gazetteer: &Gazetteer,
-    query: &PlaceQuery,
-    field: &str,
-) -> ApiResult<(TripPlace, Option<String>)> {
-    match query {
-        PlaceQuery::Id(id) => {
-            let place = resolve_id(db, gazetteer, id).await?.ok_or_else(|| {
-                ApiError::field(
-                    &format!("{field}.place_id"),
-                    "Lieu inconnu : choisissez un lieu dans la liste proposée.",
-                )
-            })?;
-            Ok((
-                TripPlace {
-                    place_id: Some(place.id.clone()),
-                    label: place.label.clone(),
-                    insee: place.insee.clone(),
-                    lat: place.lat,
-                    lon: place.lon,
-                },
-                place.departement,
-            ))
-        }
-        PlaceQuery::Point { point, label } => {
-            let commune = gazetteer.nearest_commune(*point);
-            Ok((
-                TripPlace {
-                    place_id: None,
-                    label: label.clone(),
-                    insee: commune.map(|c| c.insee.clone()),
-                    lat: point.lat(),
-                    lon: point.lon(),
-                },
-                commune.map(|c| c.departement.clone()),
-            ))
-        }
-    }
-}
-
-/// Adds (or renames in place) a meeting point of a territory.
-pub async fn upsert_meeting_point(
-    db: &Db,
-    gazetteer: &Gazetteer,
-    territory_id: &str,
-    name: &str,
-    point: GeoPoint,
-) -> Result<String, sqlx::Error> {
-    let commune = gazetteer.nearest_commune(point);
-    let key = search_key(name);
-    let key_full = match commune {
-        Some(c) if !key.contains(&search_key(&c.name)) => search_key(&format!("{} {name}", c.name)),
-        _ => key.clone(),
-    };
-    let now = now_ms();
-    sqlx::query(
-        "INSERT INTO meeting_points (id, territory_id, name, insee, lat, lon, search_key, search_key_full, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-         ON CONFLICT (territory_id, search_key_full) DO UPDATE SET name = $3, insee = $4, lat = $5, lon = $6, search_key = $7, updated_at = $9",
-    )
-    .bind(new_id())
-    .bind(territory_id)
-    .bind(name)
-    .bind(commune.map(|c| c.insee.clone()))
-    .bind(point.lat())
-    .bind(point.lon())
-    .bind(&key)
-    .bind(&key_full)
-    .bind(now)
-    .execute(&db.writer)
-    .await?;
-    sqlx::query("SELECT id FROM meeting_points WHERE territory_id = $1 AND search_key_full = $2")
-        .bind(territory_id)
-        .bind(&key_full)
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("id")
-}
-
-/// Makes `alias` (a local name) point to `place_id` in a territory.
-pub async fn upsert_alias(
-    db: &Db,
-    territory_id: &str,
-    alias: &str,
-    place_id: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO place_aliases (id, territory_id, alias, search_key, place_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (territory_id, search_key) DO UPDATE SET alias = $3, place_id = $5",
-    )
-    .bind(new_id())
-    .bind(territory_id)
-    .bind(alias)
-    .bind(search_key(alias))
-    .bind(place_id)
-    .bind(now_ms())
-    .execute(&db.writer)
-    .await?;
-    Ok(())
 }

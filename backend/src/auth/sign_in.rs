@@ -1,0 +1,352 @@
+//! Sign-in codes, sessions and rate limits: the one writer of
+//! `sign_in_codes`, `sessions` and `rate_limit_hits`.
+
+use std::net::IpAddr;
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use lotocar_shared::api::{AuthSession, AuthStarted, UserSummary};
+use lotocar_shared::contact::Contact;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use subtle::ConstantTimeEq;
+
+use super::{Auth, AuthUser, accounts};
+use crate::db::{Db, Tx, now_ms};
+use crate::error::{Error, Result};
+
+/// How long a sign-in code is valid.
+pub const CODE_TTL_SECONDS: u32 = 10 * 60;
+/// Wrong codes allowed before a new one must be requested.
+pub const CODE_MAX_ATTEMPTS: i64 = 5;
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Sends a code to `contact`, within the limits per address and per contact.
+pub async fn send_code(auth: &Auth, contact: &Contact, ip: IpAddr) -> Result<AuthStarted> {
+    let settings = &auth.settings;
+    rate_limit(
+        &auth.db,
+        &format!("ip:{ip}"),
+        settings.signin_per_ip_hour,
+        HOUR_MS,
+        "Trop de demandes de connexion depuis cette adresse.",
+    )
+    .await?;
+    rate_limit(
+        &auth.db,
+        &format!("contact:{contact}"),
+        settings.codes_per_contact_hour,
+        HOUR_MS,
+        "Trop de codes demandés pour ce contact.",
+    )
+    .await?;
+
+    let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sign_in_codes (contact, code_hash, expires_at, attempts, created_at)
+         VALUES ($1, $2, $3, 0, $4)
+         ON CONFLICT (contact) DO UPDATE SET code_hash = $2, expires_at = $3, attempts = 0, created_at = $4",
+    )
+    .bind(contact.as_str())
+    .bind(hash_code(&auth.code_secret, contact, &code))
+    .bind(now + i64::from(CODE_TTL_SECONDS) * 1000)
+    .bind(now)
+    .execute(&auth.db.writer)
+    .await?;
+
+    // Sent at once through the SMS or e-mail transport (the default ones
+    // write to the log, where an operator can read the code).
+    let text = format!(
+        "{} : votre code de connexion est {code}. Il est valable 10 minutes. Ne le donnez à personne.",
+        settings.brand
+    );
+    let (channel, shown, sent) = match contact {
+        Contact::Phone(p) => (
+            "SMS",
+            format!("au {}", p.national()),
+            auth.sms.send(p.as_str(), &text).await,
+        ),
+        Contact::Email(e) => (
+            "e-mail",
+            format!("à {}", e.as_str()),
+            auth.mail
+                .send(e.as_str(), "Votre code de connexion", &text)
+                .await,
+        ),
+    };
+    if let Err(err) = sent {
+        tracing::error!(error = %err, "sign-in code not sent");
+        return Err(Error::Unavailable(
+            "Le code n'a pas pu être envoyé pour le moment. Réessayez dans quelques minutes."
+                .into(),
+        ));
+    }
+    Ok(AuthStarted {
+        message: format!(
+            "Un code à 6 chiffres a été envoyé par {channel} {shown}. Il est valable 10 minutes."
+        ),
+        expires_in_seconds: CODE_TTL_SECONDS,
+        dev_code: settings.dev.then_some(code),
+    })
+}
+
+/// Exchanges a code for a session; creates the account on first sign-in.
+pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> Result<AuthSession> {
+    rate_limit(
+        &auth.db,
+        &format!("ip:{ip}"),
+        auth.settings.signin_per_ip_hour,
+        HOUR_MS,
+        "Trop de tentatives de connexion depuis cette adresse.",
+    )
+    .await?;
+    // Each attempt is spent atomically, so that parallel guesses cannot
+    // exceed the allowance.
+    let row = sqlx::query(
+        "UPDATE sign_in_codes SET attempts = attempts + 1
+         WHERE contact = $1 AND attempts < $2 AND expires_at > $3
+         RETURNING code_hash, attempts",
+    )
+    .bind(contact.as_str())
+    .bind(CODE_MAX_ATTEMPTS)
+    .bind(now_ms())
+    .fetch_optional(&auth.db.writer)
+    .await?;
+    let Some(row) = row else {
+        return Err(Error::field(
+            "code",
+            "Ce code n'est plus valable (expiré, déjà utilisé ou trop d'essais). Demandez un nouveau code.",
+        ));
+    };
+    let stored: String = row.try_get("code_hash")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    let expected = hash_code(&auth.code_secret, contact, code);
+    if !bool::from(stored.as_bytes().ct_eq(expected.as_bytes())) {
+        let left = CODE_MAX_ATTEMPTS - attempts;
+        return Err(Error::field(
+            "code",
+            if left > 0 {
+                format!(
+                    "Code incorrect. Il vous reste {left} essai{}.",
+                    if left > 1 { "s" } else { "" }
+                )
+            } else {
+                "Code incorrect. Ce code n'est plus valable : demandez un nouveau code.".into()
+            },
+        ));
+    }
+    // Only the request that consumes the code signs in.
+    let consumed = sqlx::query("DELETE FROM sign_in_codes WHERE contact = $1 AND code_hash = $2")
+        .bind(contact.as_str())
+        .bind(&stored)
+        .execute(&auth.db.writer)
+        .await?
+        .rows_affected();
+    if consumed == 0 {
+        return Err(Error::field(
+            "code",
+            "Ce code vient d'être utilisé. Demandez un nouveau code.",
+        ));
+    }
+    let user_id = accounts::find_or_create(&auth.db, contact).await?;
+    let token = new_session(&auth.db, &user_id, auth.settings.session_days).await?;
+    let me = accounts::me(&auth.db, &user_id).await?;
+    Ok(AuthSession {
+        token,
+        user: UserSummary {
+            id: me.id,
+            display_name: me.display_name,
+            roles: me.roles,
+        },
+    })
+}
+
+/// The person a bearer token belongs to, with their roles; `None` for an
+/// unknown or expired token. The sliding expiry is written at most once an
+/// hour per session.
+pub async fn authenticate(auth: &Auth, token: &str) -> Result<Option<AuthUser>> {
+    let token_hash = hash_token(token);
+    let Some(row) = session(&auth.db, &token_hash).await? else {
+        return Ok(None);
+    };
+    let now = now_ms();
+    let id: String = row.try_get("user_id")?;
+    let last_used: i64 = row.try_get("last_used_at")?;
+    if now - last_used > HOUR_MS {
+        let expires = now + i64::from(auth.settings.session_days) * 86_400_000;
+        sqlx::query("UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE token_hash = $1")
+            .bind(&token_hash)
+            .bind(now)
+            .bind(expires)
+            .execute(&auth.db.writer)
+            .await?;
+        accounts::seen(&auth.db, &id, now).await?;
+    }
+    Ok(Some(AuthUser {
+        roles: accounts::roles(&auth.db, &id).await?,
+        display_name: row.try_get("display_name")?,
+        id,
+        token_hash,
+    }))
+}
+
+async fn session(db: &Db, token_hash: &str) -> Result<Option<sqlx::any::AnyRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT s.user_id, s.last_used_at, u.display_name
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now_ms())
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// The user a bearer token belongs to (for the event stream, whose
+/// browser client passes it in the query string).
+pub async fn user_for_token(db: &Db, token: &str) -> Result<Option<String>> {
+    Ok(session(db, &hash_token(token))
+        .await?
+        .map(|row| row.try_get("user_id"))
+        .transpose()?)
+}
+
+pub(super) async fn end_session(db: &Db, token_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// HMAC of a sign-in code with the server's secret: a leaked table does not
+/// give the codes away, even though there are only a million of them.
+pub fn hash_code(secret: &[u8], contact: &Contact, code: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(contact.as_str().as_bytes());
+    mac.update(b"\0");
+    mac.update(code.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Records one request in `bucket`; refuses it with 429 when `limit`
+/// requests were already made in the last `window_ms`.
+pub async fn rate_limit(
+    db: &Db,
+    bucket: &str,
+    limit: u32,
+    window_ms: i64,
+    detail: &str,
+) -> Result<()> {
+    let now = now_ms();
+    sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1 AND at <= $2")
+        .bind(bucket)
+        .bind(now - window_ms)
+        .execute(&db.writer)
+        .await?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM rate_limit_hits WHERE bucket = $1",
+    )
+    .bind(bucket)
+    .fetch_one(&db.pool)
+    .await?;
+    let count: i64 = row.try_get("n")?;
+    if count >= i64::from(limit) {
+        let oldest: Option<i64> = row.try_get("oldest")?;
+        let wait_ms = oldest.unwrap_or(now) + window_ms - now;
+        return Err(Error::TooManyRequests {
+            retry_after: (wait_ms.max(1000) as u64).div_ceil(1000),
+            detail: detail.to_string(),
+        });
+    }
+    sqlx::query("INSERT INTO rate_limit_hits (bucket, at) VALUES ($1, $2)")
+        .bind(bucket)
+        .bind(now)
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}
+
+/// Opens a session for `user_id` and returns its bearer token (256 random
+/// bits, base64url); only its hash is stored.
+pub async fn new_session(db: &Db, user_id: &str, days: u32) -> Result<String, sqlx::Error> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_used_at, expires_at)
+         VALUES ($1, $2, $3, $3, $4)",
+    )
+    .bind(hash_token(&token))
+    .bind(user_id)
+    .bind(now)
+    .bind(now + i64::from(days) * 86_400_000)
+    .execute(&db.writer)
+    .await?;
+    Ok(token)
+}
+
+/// What erasure removes here: the person's sessions, their pending code,
+/// and the rate-limit buckets that hold their phone or e-mail.
+pub(super) async fn erase(tx: &mut Tx, user_id: &str, contacts: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for contact in contacts {
+        sqlx::query("DELETE FROM sign_in_codes WHERE contact = $1")
+            .bind(contact)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1")
+            .bind(format!("contact:{contact}"))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The person's sessions, for the export of their data.
+pub async fn sessions_of(db: &Db, user_id: &str) -> Result<Vec<(i64, i64, i64)>> {
+    Ok(sqlx::query(
+        "SELECT created_at, last_used_at, expires_at FROM sessions
+         WHERE user_id = $1 ORDER BY created_at",
+    )
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get("created_at")?,
+            r.try_get("last_used_at")?,
+            r.try_get("expires_at")?,
+        ))
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_hashes_depend_on_secret_contact_and_code() {
+        let contact: Contact = "0612345678".parse().unwrap();
+        let other: Contact = "0612345679".parse().unwrap();
+        let a = hash_code(b"secret-a", &contact, "123456");
+        assert_eq!(a, hash_code(b"secret-a", &contact, "123456"));
+        assert_ne!(a, hash_code(b"secret-b", &contact, "123456"));
+        assert_ne!(a, hash_code(b"secret-a", &other, "123456"));
+        assert_ne!(a, hash_code(b"secret-a", &contact, "123457"));
+        assert_eq!(hash_token("abc").len(), 64);
+    }
+}
