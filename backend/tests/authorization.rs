@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use common::booking::*;
 use common::*;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 on_both_databases!(every_endpoint_answers_each_role_as_it_should);
@@ -762,31 +762,4 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[tokio::test]
-async fn the_live_stream_needs_a_session() {
-    let server = Server::start(Backend::Sqlite).await;
-    let anonymous = server
-        .http
-        .get(server.url("/api/v1/events"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let token = server.sign_in("0611111111").await;
-    let signed_in = server
-        .http
-        .get(server.url("/api/v1/events"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), StatusCode::OK);
-    assert!(
-        signed_in.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
 }
