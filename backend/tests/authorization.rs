@@ -9,8 +9,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use common::booking::*;
 use common::*;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 on_both_databases!(every_endpoint_answers_each_role_as_it_should);
@@ -144,94 +145,33 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
 
     // The passenger's need and booking on the driver's commute, confirmed.
     let tuesday = next_weekday(1, 2);
-    let need = server
-        .post(
-            "/api/v1/requests",
-            Some(&lucie),
-            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
-        )
-        .await;
-    assert_eq!(need.status, StatusCode::CREATED, "{}", need.body);
-    let need_id = need.body["id"].as_str().unwrap().to_string();
-    let offer_id = need.body["matches"][0]["offer_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let booking = server
-        .post(
-            "/api/v1/bookings",
-            Some(&lucie),
-            &json!({ "request_id": need_id, "offer_id": offer_id, "date": tuesday }),
-        )
-        .await;
-    let booking_id = booking.body["id"].as_str().unwrap().to_string();
-    let confirmed = server
-        .patch(
-            &format!("/api/v1/bookings/{booking_id}"),
-            Some(&marie),
-            &json!({ "status": "CONFIRMED" }),
-        )
-        .await;
-    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    let need = post_need(&server, &lucie, &livernon_to_figeac(&tuesday)).await;
+    let need_id = id_of(&need).to_string();
+    let offer_id = first_match(&need).to_string();
+    let booking_id = booked_and_confirmed(&server, &lucie, &need_id, &offer_id, &tuesday, &marie)
+        .await
+        .id;
     // Spare resources for the deleting rows.
-    let spare_offer = server
-        .post(
-            "/api/v1/offers",
-            Some(&marie),
-            &weekly_offer(GOURDON, CAHORS, "06:30", &date_in(1)),
-        )
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let spare_need = server
-        .post(
-            "/api/v1/requests",
-            Some(&lucie),
-            &need_arriving(CAJARC, FIGEAC, &next_weekday(3, 2), "10:00"),
-        )
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let spare_offer = post_offer(
+        &server,
+        &marie,
+        &weekly_offer(GOURDON, CAHORS, "06:30", &date_in(1)),
+    )
+    .await;
+    let spare_need = need_arriving(CAJARC, FIGEAC, &next_weekday(3, 2), "10:00");
+    let spare_need = id_of(&post_need(&server, &lucie, &spare_need).await).to_string();
     // Yvette, registered by the Lot relay, and her need; a spare person.
-    let person = |name: &str, phone: Option<&str>| {
-        json!({ "display_name": name, "phone": phone, "commune_id": LIVERNON,
-                "consent_given": true, "consent_method": "oral, au guichet" })
-    };
-    let yvette = server
-        .post(
-            "/api/v1/territories/lot/beneficiaries",
-            Some(&relay),
-            &person("Yvette Roux", Some("06 33 33 33 33")),
-        )
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let spare_person = server
-        .post(
-            "/api/v1/territories/lot/beneficiaries",
-            Some(&relay),
-            &person("Jeanne Martin", None),
-        )
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut for_yvette = need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30");
-    for_yvette["on_behalf_of"] = json!(yvette);
-    let yvette_need = server
-        .post("/api/v1/requests", Some(&relay), &for_yvette)
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let yvette = register_person(
+        &server,
+        &relay,
+        "Yvette Roux",
+        Some("06 33 33 33 33"),
+        LIVERNON,
+    )
+    .await;
+    let spare_person = register_person(&server, &relay, "Jeanne Martin", None, LIVERNON).await;
+    let yvette_need = post_need(&server, &relay, &need_for(&yvette, &tuesday)).await;
+    let yvette_need = id_of(&yvette_need).to_string();
     let lucie_notification = server.get("/api/v1/notifications", Some(&lucie)).await.body[0]["id"]
         .as_str()
         .unwrap()
@@ -290,7 +230,8 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
     use Method as M;
     let offer_body = weekly_offer(CAHORS, FIGEAC, "07:10", &date_in(1));
     let need_body = need_arriving(LIVERNON, FIGEAC, &next_weekday(4, 2), "09:30");
-    let person_body = person("Henri Vidal", None);
+    let person_body = json!({ "display_name": "Henri Vidal", "phone": null, "commune_id": LIVERNON,
+                              "consent_given": true, "consent_method": "oral, au guichet" });
     //                               anon pass driv othr rLot rAvy cLot cAvy admL
     let mut rows = vec![
         // Public.
@@ -508,7 +449,7 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
             M::POST,
             "/api/v1/bookings",
             "/api/v1/bookings".into(),
-            Some(json!({ "request_id": need_id, "offer_id": offer_id, "date": tuesday })),
+            Some(booking_body(&need_id, &offer_id, &tuesday)),
             [A, 409, 422, 422, 422, 422, 422, 422, 422],
         ),
         row(
@@ -821,31 +762,4 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[tokio::test]
-async fn the_live_stream_needs_a_session() {
-    let server = Server::start(Backend::Sqlite).await;
-    let anonymous = server
-        .http
-        .get(server.url("/api/v1/events"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let token = server.sign_in("0611111111").await;
-    let signed_in = server
-        .http
-        .get(server.url("/api/v1/events"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), StatusCode::OK);
-    assert!(
-        signed_in.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::booking::*;
 use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -16,48 +17,6 @@ on_both_databases!(
     a_deleted_trip_cancels_its_bookings_and_tells_the_passengers,
     trips_nobody_contests_are_validated_after_48_hours,
 );
-
-struct Ride {
-    driver: String,
-    offer_id: String,
-}
-
-/// A driver with the Cahors → Figeac weekday commute, 07:30, and `seats`.
-async fn commute(server: &Server, contact: &str, share_phone: bool, seats: i64) -> Ride {
-    let driver = server
-        .sign_in_sharing(contact, "Marie Dupont", share_phone)
-        .await;
-    let mut body = weekly_offer(CAHORS, FIGEAC, "07:30", &date_in(1));
-    body["seats"] = json!(seats);
-    let offer = server.post("/api/v1/offers", Some(&driver), &body).await;
-    assert_eq!(offer.status, StatusCode::CREATED, "{}", offer.body);
-    Ride {
-        driver,
-        offer_id: offer.body["id"].as_str().unwrap().to_string(),
-    }
-}
-
-/// A passenger's need Livernon → Figeac on `date`, and their booking on
-/// the ride.
-async fn book(server: &Server, passenger: &str, ride: &Ride, date: &str) -> Value {
-    let need = server
-        .post(
-            "/api/v1/requests",
-            Some(passenger),
-            &need_arriving(LIVERNON, FIGEAC, date, "09:30"),
-        )
-        .await;
-    assert_eq!(need.status, StatusCode::CREATED, "{}", need.body);
-    let booking = server
-        .post(
-            "/api/v1/bookings",
-            Some(passenger),
-            &json!({ "request_id": need.body["id"], "offer_id": ride.offer_id, "date": date }),
-        )
-        .await;
-    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
-    booking.body
-}
 
 async fn inbox_kinds(server: &Server, token: &str) -> Vec<String> {
     server
@@ -73,18 +32,12 @@ async fn inbox_kinds(server: &Server, token: &str) -> Vec<String> {
 
 async fn a_booking_goes_from_request_to_validation(backend: Backend) {
     let mut server = Server::start(backend).await;
-    let ride = commute(&server, "0611111111", true, 3).await;
+    let ride = commuting_driver(&server, "0611111111", true).await;
     let passenger = server.sign_in_as("0622222222", "Lucie Moreau").await;
     let tuesday = next_weekday(1, 2);
-    let need = server
-        .post(
-            "/api/v1/requests",
-            Some(&passenger),
-            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
-        )
-        .await;
-    let request_id = need.body["id"].as_str().unwrap().to_string();
-    let body = json!({ "request_id": request_id, "offer_id": ride.offer_id, "date": tuesday });
+    let need = post_need(&server, &passenger, &livernon_to_figeac(&tuesday)).await;
+    let request_id = id_of(&need).to_string();
+    let body = booking_body(&request_id, &ride.offer_id, &tuesday);
 
     // Asked twice with the same key (a flaky network): one booking.
     let send = async |key: &str| {
@@ -134,12 +87,9 @@ async fn a_booking_goes_from_request_to_validation(backend: Backend) {
         .await
         .problem(404);
 
-    let confirmed = server
-        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
-        .await;
-    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
-    assert_eq!(confirmed.body["status"], "CONFIRMED");
-    assert_eq!(confirmed.body["status_label"], "confirmé");
+    let confirmed = confirm(&server, &ride.driver, first["id"].as_str().unwrap()).await;
+    assert_eq!(confirmed["status"], "CONFIRMED");
+    assert_eq!(confirmed["status_label"], "confirmé");
     assert!(
         inbox_kinds(&server, &passenger)
             .await
@@ -220,12 +170,12 @@ async fn a_booking_goes_from_request_to_validation(backend: Backend) {
 
 async fn thirty_passengers_three_seats_exactly_three_confirmed(backend: Backend) {
     let server = Server::start_with(backend, many_sign_ins()).await;
-    let ride = commute(&server, "0611111111", false, 3).await;
+    let ride = commuting_driver(&server, "0611111111", false).await;
     let tuesday = next_weekday(1, 2);
     let mut paths = Vec::new();
     for i in 0..30 {
         let passenger = server.sign_in(&format!("06220000{i:02}")).await;
-        let booking = book(&server, &passenger, &ride, &tuesday).await;
+        let booking = post_need_and_book(&server, &passenger, &ride.offer_id, &tuesday).await;
         paths.push(format!(
             "/api/v1/bookings/{}",
             booking["id"].as_str().unwrap()
@@ -285,19 +235,13 @@ async fn thirty_passengers_three_seats_exactly_three_confirmed(backend: Backend)
 
     // Full that day: a new passenger is not offered this trip, and cannot book it.
     let late = server.sign_in("0699999999").await;
-    let need = server
-        .post(
-            "/api/v1/requests",
-            Some(&late),
-            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
-        )
-        .await;
-    assert_eq!(need.body["matches"], json!([]), "{}", need.body);
+    let need = post_need(&server, &late, &livernon_to_figeac(&tuesday)).await;
+    assert_eq!(need["matches"], json!([]), "{need}");
     let refused = server
         .post(
             "/api/v1/bookings",
             Some(&late),
-            &json!({ "request_id": need.body["id"], "offer_id": ride.offer_id, "date": tuesday }),
+            &booking_body(id_of(&need), &ride.offer_id, &tuesday),
         )
         .await;
     assert_eq!(refused.problem(409)["code"], "no_seat");
@@ -346,40 +290,27 @@ async fn thirty_passengers_three_seats_exactly_three_confirmed(backend: Backend)
 
 async fn a_regular_booking_covers_every_shared_weekday_and_cancels_per_date(backend: Backend) {
     let server = Server::start(backend).await;
-    let ride = commute(&server, "0611111111", false, 3).await;
+    let ride = commuting_driver(&server, "0611111111", false).await;
     let commuter = server.sign_in_as("0622222222", "Paul Roques").await;
-    let need = server
-        .post(
-            "/api/v1/requests",
-            Some(&commuter),
-            &json!({
-                "origin": { "place_id": CAJARC }, "destination": { "place_id": FIGEAC },
-                "schedule": { "kind": "weekly", "weekdays": ["mon", "tue", "thu"], "arrive_by": "09:00" },
-                "purpose": "work"
-            }),
-        )
-        .await;
-    let first = need.body["matches"][0]["date"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let booking = server
-        .post(
-            "/api/v1/bookings",
-            Some(&commuter),
-            &json!({ "request_id": need.body["id"], "offer_id": ride.offer_id, "date": first }),
-        )
-        .await;
-    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
-    assert_eq!(booking.body["recurring"], true);
-    let dates = booking.body["dates"].as_array().unwrap();
+    let need = post_need(
+        &server,
+        &commuter,
+        &json!({
+            "origin": { "place_id": CAJARC }, "destination": { "place_id": FIGEAC },
+            "schedule": { "kind": "weekly", "weekdays": ["mon", "tue", "thu"], "arrive_by": "09:00" },
+            "purpose": "work"
+        }),
+    )
+    .await;
+    let first = need["matches"][0]["date"].as_str().unwrap().to_string();
+    let booking = book(&server, &commuter, id_of(&need), &ride.offer_id, &first).await;
+    assert_eq!(booking["recurring"], true);
+    let dates = booking["dates"].as_array().unwrap();
     assert!(dates.len() >= 4, "{dates:?}");
     assert!(dates.iter().all(|d| d["status"] == "active"));
-    let path = format!("/api/v1/bookings/{}", booking.body["id"].as_str().unwrap());
-    let confirmed = server
-        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
-        .await;
-    assert_eq!(confirmed.body["status"], "CONFIRMED", "{}", confirmed.body);
+    let path = format!("/api/v1/bookings/{}", id_of(&booking));
+    let confirmed = confirm(&server, &ride.driver, id_of(&booking)).await;
+    assert_eq!(confirmed["status"], "CONFIRMED", "{confirmed}");
 
     // A day off: that date only.
     let day = dates[1]["date"].as_str().unwrap();
@@ -431,16 +362,15 @@ async fn a_regular_booking_covers_every_shared_weekday_and_cancels_per_date(back
 async fn contact_details_only_on_consent_and_every_showing_is_recorded(backend: Backend) {
     let server = Server::start(backend).await;
     // The driver says yes to sharing the phone; the passenger says nothing.
-    let ride = commute(&server, "0611111111", true, 3).await;
+    let ride = commuting_driver(&server, "0611111111", true).await;
     let passenger = server.sign_in_as("0622222222", "Lucie Moreau").await;
-    let booking = book(&server, &passenger, &ride, &next_weekday(1, 2)).await;
-    let path = format!("/api/v1/bookings/{}", booking["id"].as_str().unwrap());
+    let booking =
+        post_need_and_book(&server, &passenger, &ride.offer_id, &next_weekday(1, 2)).await;
+    let path = format!("/api/v1/bookings/{}", id_of(&booking));
     // Not before confirmation.
     let before = server.get(&path, Some(&passenger)).await;
     assert!(before.body.get("contact").is_none(), "{}", before.body);
-    server
-        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
-        .await;
+    confirm(&server, &ride.driver, id_of(&booking)).await;
     let seen = server.get(&path, Some(&passenger)).await;
     assert_eq!(seen.body["contact"]["phone"], "+33611111111");
     assert_eq!(seen.body["contact"]["email"], Value::Null);
@@ -489,15 +419,9 @@ async fn contact_details_only_on_consent_and_every_showing_is_recorded(backend: 
         )
         .await;
     let other = server.sign_in("0633333333").await;
-    let second = book(&server, &other, &ride, &next_weekday(3, 2)).await;
-    let second_path = format!("/api/v1/bookings/{}", second["id"].as_str().unwrap());
-    server
-        .patch(
-            &second_path,
-            Some(&ride.driver),
-            &json!({ "status": "CONFIRMED" }),
-        )
-        .await;
+    let second = post_need_and_book(&server, &other, &ride.offer_id, &next_weekday(3, 2)).await;
+    let second_path = format!("/api/v1/bookings/{}", id_of(&second));
+    confirm(&server, &ride.driver, id_of(&second)).await;
     assert!(
         server
             .get(&second_path, Some(&other))
@@ -510,13 +434,12 @@ async fn contact_details_only_on_consent_and_every_showing_is_recorded(backend: 
 
 async fn a_deleted_trip_cancels_its_bookings_and_tells_the_passengers(backend: Backend) {
     let server = Server::start(backend).await;
-    let ride = commute(&server, "0611111111", false, 3).await;
+    let ride = commuting_driver(&server, "0611111111", false).await;
     let passenger = server.sign_in("0622222222").await;
-    let booking = book(&server, &passenger, &ride, &next_weekday(1, 2)).await;
-    let path = format!("/api/v1/bookings/{}", booking["id"].as_str().unwrap());
-    server
-        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
-        .await;
+    let booking =
+        post_need_and_book(&server, &passenger, &ride.offer_id, &next_weekday(1, 2)).await;
+    let path = format!("/api/v1/bookings/{}", id_of(&booking));
+    confirm(&server, &ride.driver, id_of(&booking)).await;
     // A changed time is told.
     let retimed = server
         .patch(
@@ -563,13 +486,12 @@ async fn a_deleted_trip_cancels_its_bookings_and_tells_the_passengers(backend: B
 
 async fn trips_nobody_contests_are_validated_after_48_hours(backend: Backend) {
     let mut server = Server::start(backend).await;
-    let ride = commute(&server, "0611111111", false, 3).await;
+    let ride = commuting_driver(&server, "0611111111", false).await;
     let passenger = server.sign_in("0622222222").await;
-    let booking = book(&server, &passenger, &ride, &next_weekday(1, 2)).await;
-    let path = format!("/api/v1/bookings/{}", booking["id"].as_str().unwrap());
-    server
-        .patch(&path, Some(&ride.driver), &json!({ "status": "CONFIRMED" }))
-        .await;
+    let booking =
+        post_need_and_book(&server, &passenger, &ride.offer_id, &next_weekday(1, 2)).await;
+    let path = format!("/api/v1/bookings/{}", id_of(&booking));
+    confirm(&server, &ride.driver, id_of(&booking)).await;
     server
         .options
         .env

@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
+use common::booking::*;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -190,20 +191,8 @@ async fn codes_and_notifications_go_by_sms_and_e_mail() {
     // The passenger waits; the driver's trip is announced to them by SMS
     // (no push subscription), with a link.
     let tuesday = next_weekday(1, 2);
-    let need = server
-        .post(
-            "/api/v1/requests",
-            Some(&passenger),
-            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
-        )
-        .await;
-    let offer = server
-        .post(
-            "/api/v1/offers",
-            Some(&driver),
-            &weekly_offer(CAHORS, FIGEAC, "07:30", &date_in(1)),
-        )
-        .await;
+    let need = post_need(&server, &passenger, &livernon_to_figeac(&tuesday)).await;
+    let offer_id = post_commute(&server, &driver).await;
     let announced = wait_for(&texts, |t| t.contains("peut vous prendre")).await;
     let announced: Value = serde_json::from_str(&announced).unwrap();
     let text = announced["text"].as_str().unwrap();
@@ -214,13 +203,7 @@ async fn codes_and_notifications_go_by_sms_and_e_mail() {
     assert!(text.contains("https://lotocar.test/requests/"), "{text}");
 
     // The passenger books: the driver, who signed in by e-mail, is told by e-mail.
-    server
-        .post(
-            "/api/v1/bookings",
-            Some(&passenger),
-            &json!({ "request_id": need.body["id"], "offer_id": offer.body["id"], "date": tuesday }),
-        )
-        .await;
+    book(&server, &passenger, id_of(&need), &offer_id, &tuesday).await;
     let request = wait_for(&mails, |m| m.contains("Nouvelle demande de place")).await;
     assert!(request.contains("demande une place"), "{request}");
     assert!(
@@ -266,25 +249,16 @@ async fn a_person_registered_by_a_relay_gets_the_text_message_of_her_booking() {
     let marie = server.sign_in("+33600000001").await;
     for (person, weekday) in people.iter().zip([1, 3]) {
         let date = next_weekday(weekday, 2);
-        let mut body = need_arriving(LIVERNON, FIGEAC, &date, "09:30");
-        body["on_behalf_of"] = json!(person);
-        let need = server.post("/api/v1/requests", Some(&relay), &body).await;
-        let booking = server
-            .post(
-                "/api/v1/bookings",
-                Some(&relay),
-                &json!({ "request_id": need.body["id"], "offer_id": need.body["matches"][0]["offer_id"], "date": date }),
-            )
-            .await;
-        assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
-        let confirmed = server
-            .patch(
-                &format!("/api/v1/bookings/{}", booking.body["id"].as_str().unwrap()),
-                Some(&marie),
-                &json!({ "status": "CONFIRMED" }),
-            )
-            .await;
-        assert_eq!(confirmed.status, StatusCode::OK);
+        let need = post_need(&server, &relay, &need_for(person, &date)).await;
+        booked_and_confirmed(
+            &server,
+            &relay,
+            id_of(&need),
+            first_match(&need),
+            &date,
+            &marie,
+        )
+        .await;
     }
     // Yvette (told by SMS) gets the confirmation on her phone; the relay
     // keeps it in its inbox.

@@ -8,6 +8,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use common::booking::*;
 use common::push::{Behaviour, PushReceiver};
 use common::*;
 use reqwest::StatusCode;
@@ -64,30 +65,10 @@ async fn waiting_passengers(
             &receiver.device(&format!("p{i}"), behaviour),
         )
         .await;
-        let need = server
-            .post(
-                "/api/v1/requests",
-                Some(&token),
-                &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
-            )
-            .await;
-        assert_eq!(need.status, StatusCode::CREATED);
+        post_need(server, &token, &livernon_to_figeac(&tuesday)).await;
         tokens.push(token);
     }
     tokens
-}
-
-async fn post_commute(server: &Server, contact: &str) -> (String, String) {
-    let driver = server.sign_in_as(contact, "Marie Dupont").await;
-    let offer = server
-        .post(
-            "/api/v1/offers",
-            Some(&driver),
-            &weekly_offer(CAHORS, FIGEAC, "07:30", &date_in(1)),
-        )
-        .await;
-    assert_eq!(offer.status, StatusCode::CREATED, "{}", offer.body);
-    (driver, offer.body["id"].as_str().unwrap().to_string())
 }
 
 async fn web_push_reaches_a_real_receiver_signed_and_encrypted(backend: Backend) {
@@ -96,7 +77,7 @@ async fn web_push_reaches_a_real_receiver_signed_and_encrypted(backend: Backend)
     let passenger = waiting_passengers(&server, &receiver, 1, Behaviour::Accept)
         .await
         .remove(0);
-    let (driver, offer_id) = post_commute(&server, "0611111111").await;
+    let Ride { driver, offer_id } = commuting_driver(&server, "0611111111", false).await;
 
     let received = receiver.wait_for(10, |r| !r.is_empty()).await;
     let push = &received[0];
@@ -152,14 +133,14 @@ async fn web_push_reaches_a_real_receiver_signed_and_encrypted(backend: Backend)
         .unwrap()
         .trim_start_matches("/requests/")
         .to_string();
-    let booked = server
-        .post(
-            "/api/v1/bookings",
-            Some(&passenger),
-            &json!({ "request_id": need_id, "offer_id": offer_id, "date": next_weekday(1, 2) }),
-        )
-        .await;
-    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    book(
+        &server,
+        &passenger,
+        &need_id,
+        &offer_id,
+        &next_weekday(1, 2),
+    )
+    .await;
     let received = receiver
         .wait_for(10, |r| r.iter().any(|p| p.device == "driver-phone"))
         .await;
@@ -206,7 +187,7 @@ async fn failed_pushes_are_retried_then_given_up(backend: Backend) {
     let server = Server::start_with(backend, prompt()).await;
     let receiver = receiver_for(&server).await;
     waiting_passengers(&server, &receiver, 1, Behaviour::Fail).await;
-    post_commute(&server, "0611111111").await;
+    commuting_driver(&server, "0611111111", false).await;
     let mut metrics = String::new();
     for _ in 0..200 {
         metrics = server
@@ -240,7 +221,7 @@ async fn a_crash_mid_dispatch_loses_no_notification(backend: Backend) {
     // A slow push service: the server is still delivering when it dies.
     let count = 1000;
     waiting_passengers(&server, &receiver, count, Behaviour::Slow(40)).await;
-    post_commute(&server, "0611111111").await;
+    commuting_driver(&server, "0611111111", false).await;
     receiver.wait_for(60, |r| r.len() >= 100).await;
     server.kill();
     let at_crash = receiver.received().len();
@@ -278,7 +259,7 @@ async fn two_instances_deliver_each_notification_once(backend: Backend) {
     let receiver = receiver_for(&first).await;
     let count = 200;
     waiting_passengers(&first, &receiver, count, Behaviour::Slow(5)).await;
-    post_commute(&second, "0611111111").await;
+    commuting_driver(&second, "0611111111", false).await;
     receiver.wait_for(60, |r| r.len() >= count).await;
     // Leave time for a duplicate to show up, if there were one.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -300,7 +281,7 @@ async fn two_instances_deliver_each_notification_once(backend: Backend) {
 async fn the_live_stream_carries_notifications_across_instances(backend: Backend) {
     let first = Server::start_with(backend, prompt()).await;
     let second = first.another_instance().await;
-    let (driver, offer_id) = post_commute(&first, "0611111111").await;
+    let Ride { driver, offer_id } = commuting_driver(&first, "0611111111", false).await;
     // The driver's app is open on the first instance.
     let mut stream = first
         .http
@@ -318,22 +299,7 @@ async fn the_live_stream_carries_notifications_across_instances(backend: Backend
     );
     // A passenger books through the second instance.
     let passenger = second.sign_in("0622222222").await;
-    let tuesday = next_weekday(1, 2);
-    let need = second
-        .post(
-            "/api/v1/requests",
-            Some(&passenger),
-            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
-        )
-        .await;
-    let booked = second
-        .post(
-            "/api/v1/bookings",
-            Some(&passenger),
-            &json!({ "request_id": need.body["id"], "offer_id": offer_id, "date": tuesday }),
-        )
-        .await;
-    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    post_need_and_book(&second, &passenger, &offer_id, &next_weekday(1, 2)).await;
     let mut text = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !text.contains("booking_requested") {

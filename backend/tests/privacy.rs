@@ -7,6 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::booking::*;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -26,45 +27,16 @@ struct Trip {
 /// Marie drives Cahors → Figeac weekdays (sharing her phone); Lucie books
 /// a seat from Livernon; Marie confirms; Lucie sees Marie's phone.
 async fn confirmed_trip(server: &Server) -> Trip {
-    let driver = server
-        .sign_in_sharing("0611111111", "Marie Dupont", true)
-        .await;
-    let offer = server
-        .post(
-            "/api/v1/offers",
-            Some(&driver),
-            &weekly_offer(CAHORS, FIGEAC, "07:30", &date_in(1)),
-        )
-        .await;
-    assert_eq!(offer.status, StatusCode::CREATED, "{}", offer.body);
+    let Ride { driver, offer_id } = commuting_driver(server, "0611111111", true).await;
     let passenger = server
         .sign_in_sharing("0622222222", "Lucie Moreau", false)
         .await;
     let date = next_weekday(1, 2);
-    let need = server
-        .post(
-            "/api/v1/requests",
-            Some(&passenger),
-            &need_arriving(LIVERNON, FIGEAC, &date, "09:30"),
-        )
-        .await;
-    let booking = server
-        .post(
-            "/api/v1/bookings",
-            Some(&passenger),
-            &json!({ "request_id": need.body["id"], "offer_id": offer.body["id"], "date": date }),
-        )
-        .await;
-    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
-    let booking_path = format!("/api/v1/bookings/{}", booking.body["id"].as_str().unwrap());
-    let confirmed = server
-        .patch(
-            &booking_path,
-            Some(&driver),
-            &json!({ "status": "CONFIRMED" }),
-        )
-        .await;
-    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    let need = post_need(server, &passenger, &livernon_to_figeac(&date)).await;
+    let booking_path =
+        booked_and_confirmed(server, &passenger, id_of(&need), &offer_id, &date, &driver)
+            .await
+            .path;
     let seen = server.get(&booking_path, Some(&passenger)).await;
     assert_eq!(
         seen.body["contact"]["phone"], "+33611111111",
@@ -166,14 +138,13 @@ async fn erasing_my_account_cancels_my_bookings_and_removes_me(backend: Backend)
         inbox.body
     );
     // Her trip no longer matches anyone.
-    let again = server
-        .post(
-            "/api/v1/requests",
-            Some(&trip.passenger),
-            &need_arriving(LIVERNON, FIGEAC, &next_weekday(3, 2), "09:30"),
-        )
-        .await;
-    assert_eq!(again.body["matches"], json!([]), "{}", again.body);
+    let again = post_need(
+        &server,
+        &trip.passenger,
+        &livernon_to_figeac(&next_weekday(3, 2)),
+    )
+    .await;
+    assert_eq!(again["matches"], json!([]), "{again}");
     // Her phone number is free: signing in with it starts a new, empty
     // account.
     let fresh = server.sign_in("0611111111").await;
@@ -189,19 +160,9 @@ async fn inactive_people_are_erased_after_the_retention_period(backend: Backend)
     let mut server = demo_server(backend).await;
     let trip = confirmed_trip(&server).await;
     let relay = server.sign_in("relais.gramat@example.fr").await;
-    let person = server
-        .post(
-            "/api/v1/territories/lot/beneficiaries",
-            Some(&relay),
-            &json!({ "display_name": "Yvette Roux", "phone": "0633333333", "commune_id": LIVERNON,
-                     "consent_given": true, "consent_method": "oral, au guichet" }),
-        )
-        .await;
-    assert_eq!(person.status, StatusCode::CREATED, "{}", person.body);
-    let person_path = format!(
-        "/api/v1/beneficiaries/{}",
-        person.body["id"].as_str().unwrap()
-    );
+    let person =
+        register_person(&server, &relay, "Yvette Roux", Some("0633333333"), LIVERNON).await;
+    let person_path = format!("/api/v1/beneficiaries/{person}");
     assert_eq!(
         server.get(&person_path, Some(&relay)).await.status,
         StatusCode::OK

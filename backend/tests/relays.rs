@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::booking::*;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -36,14 +37,6 @@ async fn register(server: &Server, relay: &str, body: &Value) -> Value {
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     created.body
-}
-
-async fn post_for(server: &Server, relay: &str, beneficiary: &str, date: &str) -> Value {
-    let mut body = need_arriving(LIVERNON, FIGEAC, date, "09:30");
-    body["on_behalf_of"] = json!(beneficiary);
-    let need = server.post("/api/v1/requests", Some(relay), &body).await;
-    assert_eq!(need.status, StatusCode::CREATED, "{}", need.body);
-    need.body
 }
 
 async fn a_relay_registers_a_person_books_for_them_and_records_the_trip(backend: Backend) {
@@ -88,7 +81,7 @@ async fn a_relay_registers_a_person_books_for_them_and_records_the_trip(backend:
     // Her need, posted by the relay: Marie's commute comes first, with
     // Lot'ô car's detour class.
     let date = next_weekday(1, 2);
-    let need = post_for(&server, &relay, person_id, &date).await;
+    let need = post_need(&server, &relay, &need_for(person_id, &date)).await;
     assert_eq!(need["on_behalf_of"], person_id, "{need}");
     let best = &need["matches"][0];
     assert_eq!(best["driver"]["display_name"], "Marie D.", "{need}");
@@ -100,30 +93,16 @@ async fn a_relay_registers_a_person_books_for_them_and_records_the_trip(backend:
 
     // A passenger cannot post for her.
     let lucie = server.sign_in("+33600000010").await;
-    let mut stolen = need_arriving(LIVERNON, FIGEAC, &date, "09:30");
-    stolen["on_behalf_of"] = json!(person_id);
+    let stolen = need_for(person_id, &date);
     let refused = server.post("/api/v1/requests", Some(&lucie), &stolen).await;
     assert_eq!(refused.error_fields(), ["on_behalf_of"]);
 
     // The relay books; Marie confirms; the relay's inbox is told.
-    let booking = server
-        .post(
-            "/api/v1/bookings",
-            Some(&relay),
-            &json!({ "request_id": need_id, "offer_id": best["offer_id"], "date": date }),
-        )
-        .await;
-    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
-    let booking_path = format!("/api/v1/bookings/{}", booking.body["id"].as_str().unwrap());
     let marie = server.sign_in(MARIE).await;
-    let confirmed = server
-        .patch(
-            &booking_path,
-            Some(&marie),
-            &json!({ "status": "CONFIRMED" }),
-        )
-        .await;
-    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    let offer_id = best["offer_id"].as_str().unwrap();
+    let booking_path = booked_and_confirmed(&server, &relay, &need_id, offer_id, &date, &marie)
+        .await
+        .path;
     let inbox = server.get("/api/v1/notifications", Some(&relay)).await;
     assert!(
         inbox
@@ -240,7 +219,7 @@ async fn a_relay_sees_only_its_territory(backend: Backend) {
         .await;
     let person = register(&server, &relay, &yvette()).await;
     let id = person["id"].as_str().unwrap();
-    let need = post_for(&server, &relay, id, &next_weekday(1, 2)).await;
+    let need = post_need(&server, &relay, &need_for(id, &next_weekday(1, 2))).await;
 
     // The other territory's relay: not its people, not its needs.
     let path = format!("/api/v1/beneficiaries/{id}");
@@ -274,8 +253,7 @@ async fn a_relay_sees_only_its_territory(backend: Backend) {
         )
         .await;
     assert_eq!(outcome.status, StatusCode::NOT_FOUND);
-    let mut stolen = need_arriving(LIVERNON, FIGEAC, &next_weekday(1, 2), "09:30");
-    stolen["on_behalf_of"] = json!(id);
+    let stolen = need_for(id, &next_weekday(1, 2));
     assert_eq!(
         server
             .post("/api/v1/requests", Some(&other), &stolen)
@@ -308,13 +286,7 @@ async fn a_relay_sees_only_its_territory(backend: Backend) {
         StatusCode::NOT_FOUND
     );
     // A relay sees the people's needs, not every passenger's.
-    server
-        .post(
-            "/api/v1/requests",
-            Some(&lucie),
-            &need_arriving(LIVERNON, FIGEAC, &next_weekday(2, 2), "09:30"),
-        )
-        .await;
+    post_need(&server, &lucie, &livernon_to_figeac(&next_weekday(2, 2))).await;
     let relay_view = server
         .get("/api/v1/territories/lot/requests", Some(&relay))
         .await;
@@ -331,8 +303,8 @@ async fn unserved_and_cancelled_needs_stay_visible_with_their_reason(backend: Ba
     let relay = server.sign_in(RELAY).await;
     let person = register(&server, &relay, &yvette()).await;
     let id = person["id"].as_str().unwrap();
-    let first = post_for(&server, &relay, id, &next_weekday(1, 2)).await;
-    let second = post_for(&server, &relay, id, &next_weekday(3, 2)).await;
+    let first = post_need(&server, &relay, &need_for(id, &next_weekday(1, 2))).await;
+    let second = post_need(&server, &relay, &need_for(id, &next_weekday(3, 2))).await;
     let outcome =
         |need: &Value| format!("/api/v1/requests/{}/outcome", need["id"].as_str().unwrap());
 

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::booking::*;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -47,16 +48,6 @@ fn errors(validator: &jsonschema::Validator, body: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn need_for(server: &Server, token: &str, person: Option<&str>, date: &str) -> Value {
-    let mut body = need_arriving(LIVERNON, FIGEAC, date, "09:30");
-    if let Some(person) = person {
-        body["on_behalf_of"] = json!(person);
-    }
-    let need = server.post("/api/v1/requests", Some(token), &body).await;
-    assert_eq!(need.status, StatusCode::CREATED, "{}", need.body);
-    need.body
-}
-
 async fn a_relays_trip_reaches_the_figures_the_csv_and_the_registry(backend: Backend) {
     let mut server = demo_server(backend).await;
     let relay = server.sign_in(RELAY).await;
@@ -72,29 +63,22 @@ async fn a_relays_trip_reaches_the_figures_the_csv_and_the_registry(backend: Bac
         LIVERNON,
     )
     .await;
-    let need = need_for(&server, &relay, Some(&yvette), &tuesday).await;
-    let need_id = need["id"].as_str().unwrap().to_string();
-    let booking = server
-        .post(
-            "/api/v1/bookings",
-            Some(&relay),
-            &json!({ "request_id": need_id, "offer_id": need["matches"][0]["offer_id"], "date": tuesday }),
-        )
-        .await;
-    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
+    let need = post_need(&server, &relay, &need_for(&yvette, &tuesday)).await;
+    let need_id = id_of(&need).to_string();
     let marie = server.sign_in("+33600000001").await;
-    let confirmed = server
-        .patch(
-            &format!("/api/v1/bookings/{}", booking.body["id"].as_str().unwrap()),
-            Some(&marie),
-            &json!({ "status": "CONFIRMED" }),
-        )
-        .await;
-    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    booked_and_confirmed(
+        &server,
+        &relay,
+        &need_id,
+        first_match(&need),
+        &tuesday,
+        &marie,
+    )
+    .await;
 
     // Jeanne (no phone): nobody drives her way that day.
     let jeanne = register_person(&server, &relay, "Jeanne Martin", None, LIVERNON).await;
-    let unserved = need_for(&server, &relay, Some(&jeanne), &thursday).await;
+    let unserved = post_need(&server, &relay, &need_for(&jeanne, &thursday)).await;
     let recorded = server
         .put(
             &format!(
@@ -109,7 +93,7 @@ async fn a_relays_trip_reaches_the_figures_the_csv_and_the_registry(backend: Bac
 
     // Lucie, in the app, cancels hers.
     let lucie = server.sign_in("+33600000010").await;
-    let hers = need_for(&server, &lucie, None, &thursday).await;
+    let hers = post_need(&server, &lucie, &livernon_to_figeac(&thursday)).await;
     let cancelled = server
         .delete(
             &format!("/api/v1/requests/{}", hers["id"].as_str().unwrap()),
@@ -332,20 +316,17 @@ async fn check_ins_at_the_meeting_point_make_class_b_and_c_proofs(backend: Backe
     let tuesday = next_weekday(1, 2);
     for contact in ["+33600000010", "0677777777"] {
         let passenger = server.sign_in_as(contact, "Paul Delmas").await;
-        let need = need_for(&server, &passenger, None, &tuesday).await;
-        let booking = server
-            .post(
-                "/api/v1/bookings",
-                Some(&passenger),
-                &json!({ "request_id": need["id"], "offer_id": need["matches"][0]["offer_id"], "date": tuesday }),
-            )
-            .await;
-        let path = format!("/api/v1/bookings/{}", booking.body["id"].as_str().unwrap());
-        let confirmed = server
-            .patch(&path, Some(&marie), &json!({ "status": "CONFIRMED" }))
-            .await;
-        assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
-        bookings.push((contact, path, booking.body["pickup"].clone()));
+        let need = post_need(&server, &passenger, &livernon_to_figeac(&tuesday)).await;
+        let booked = booked_and_confirmed(
+            &server,
+            &passenger,
+            id_of(&need),
+            first_match(&need),
+            &tuesday,
+            &marie,
+        )
+        .await;
+        bookings.push((contact, booked.path, booked.booking["pickup"].clone()));
     }
     // Days before: not now, and nothing recorded.
     let (_, first_path, pickup) = &bookings[0];

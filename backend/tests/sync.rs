@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::booking::*;
 use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -31,14 +32,7 @@ async fn an_app_catches_up_with_everything_that_changed(backend: Backend) {
     assert_eq!(first.body["changes"], json!([]));
     let cursor = first.body["cursor"].as_str().unwrap().to_string();
 
-    let offer = server
-        .post(
-            "/api/v1/offers",
-            Some(&driver),
-            &weekly_offer(CAHORS, FIGEAC, "07:30", &date_in(1)),
-        )
-        .await;
-    let offer_id = offer.body["id"].as_str().unwrap().to_string();
+    let offer_id = post_commute(&server, &driver).await;
     let page = server
         .get(&format!("/api/v1/sync?since={cursor}"), Some(&driver))
         .await;
@@ -57,27 +51,13 @@ async fn an_app_catches_up_with_everything_that_changed(backend: Backend) {
     // A passenger books: the driver's next sync has the booking and the
     // notification, not the passenger's need.
     let passenger = server.sign_in("0622222222").await;
-    let tuesday = next_weekday(1, 2);
-    let need = server
-        .post(
-            "/api/v1/requests",
-            Some(&passenger),
-            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
-        )
-        .await;
-    let booking = server
-        .post(
-            "/api/v1/bookings",
-            Some(&passenger),
-            &json!({ "request_id": need.body["id"], "offer_id": offer_id, "date": tuesday }),
-        )
-        .await;
+    let booking = post_need_and_book(&server, &passenger, &offer_id, &next_weekday(1, 2)).await;
     let page = server
         .get(&format!("/api/v1/sync?since={cursor}"), Some(&driver))
         .await;
     let kinds: Vec<String> = entities(&page.body).into_iter().map(|e| e.0).collect();
     assert_eq!(kinds, vec!["booking", "notification"]);
-    assert_eq!(page.body["changes"][0]["id"], booking.body["id"]);
+    assert_eq!(page.body["changes"][0]["id"], booking["id"]);
     assert_eq!(page.body["changes"][0]["booking"]["role"], "driver");
     let cursor = page.body["cursor"].as_str().unwrap().to_string();
 

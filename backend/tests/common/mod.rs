@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod booking;
 pub mod push;
 
 use std::io::{BufRead, BufReader};
