@@ -198,5 +198,5 @@ async fn a_notification_in_the_inbox_offers_to_open_its_screen() {
     assert!(html.contains("Titre with-link"), "{html}");
     assert!(html.contains("Titre without"), "{html}");
     // One button: the link that is a screen.
-    assert_eq!(html.matches(">Voir</button>").count(), 1, "{html}");
+    assert_eq!(html.matches(">Ouvrir</button>").count(), 1, "{html}");
 }

@@ -184,7 +184,7 @@ pub fn Inbox() -> Element {
                 // Its link (the one sent by SMS, e-mail or Web Push) opens
                 // what it is about.
                 if let Ok(route) = n.url.parse::<Route>() {
-                    button { class: "small", onclick: move |_| app.go(route.clone()), "Voir" }
+                    button { class: "small", onclick: move |_| app.go(route.clone()), "Ouvrir" }
                 }
             }
         }
