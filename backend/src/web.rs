@@ -44,7 +44,7 @@ impl Default for Shell {
 
 /// Whether `path` is the address of one of the app's screens (or an old
 /// link to one).
-pub fn is_screen(path: &str) -> bool {
+fn is_screen(path: &str) -> bool {
     path.parse::<Route>().is_ok()
 }
 
