@@ -81,7 +81,7 @@ pub fn app(state: AppState) -> Router {
             "/api/openapi.json",
             get(move || async move { Json(openapi) }),
         )
-        .fallback(not_found)
+        .fallback(crate::web::screens_or(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

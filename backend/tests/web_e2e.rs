@@ -1,6 +1,7 @@
-//! The web shell in a real browser: `e2e/flow.mjs` drives Debian's
-//! Chromium through Playwright against this server (SQLite, `--dev`, the
-//! demo territory). Screenshots of each step land in `target/e2e/`.
+//! The web shell in a real browser: `e2e/flow.mjs`, `relay.mjs` and
+//! `deeplink.mjs` drive Debian's Chromium through Playwright against this
+//! server (SQLite, `--dev`, the demo territory). Screenshots of each step
+//! land in `target/e2e/`.
 //! Runs when `e2e/node_modules` is installed (`npm ci --prefix e2e`) and
 //! Chromium is at /usr/bin/chromium; `LOTOCAR_REQUIRE_E2E=1` makes their
 //! absence a failure (CI sets it).
@@ -11,6 +12,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -107,4 +110,104 @@ async fn a_passenger_books_and_the_driver_confirms_in_the_browser() {
         "e2e ok",
     );
     assert!(shots.join("08-driver-phone.png").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_from_an_sms_opens_the_booking_once_signed_in() {
+    if !browser_ready() {
+        return;
+    }
+    let server = demo_server(Backend::Sqlite).await;
+    // A passenger books a seat on Marie's weekday commute Cahors → Figeac
+    // (from Livernon), and Marie confirms: the passenger is told, with a
+    // link to the booking.
+    const PASSENGER: &str = "+33622334455";
+    let passenger = server.sign_in_as(PASSENGER, "Claire P.").await;
+    let tuesday = next_weekday(1, 2);
+    let need = server
+        .post(
+            "/api/v1/requests",
+            Some(&passenger),
+            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
+        )
+        .await;
+    assert_eq!(need.status, StatusCode::CREATED, "{}", need.body);
+    let request_id = need.body["id"].as_str().unwrap();
+    let matches = server
+        .get(
+            &format!("/api/v1/requests/{request_id}/matches"),
+            Some(&passenger),
+        )
+        .await;
+    assert_eq!(matches.status, StatusCode::OK, "{}", matches.body);
+    let marie = matches
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["driver"]["display_name"] == "Marie D.")
+        .unwrap_or_else(|| panic!("no match with Marie: {}", matches.body));
+    let booking = server
+        .post(
+            "/api/v1/bookings",
+            Some(&passenger),
+            &json!({ "request_id": request_id, "offer_id": marie["offer_id"],
+                     "date": marie["date"], "need_leg": marie["need_leg"] }),
+        )
+        .await;
+    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
+    let id = booking.body["id"].as_str().unwrap().to_string();
+    let driver = server.sign_in("+33600000001").await;
+    let confirmed = server
+        .patch(
+            &format!("/api/v1/bookings/{id}"),
+            Some(&driver),
+            &json!({ "status": "CONFIRMED" }),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    let told = server
+        .get("/api/v1/notifications", Some(&passenger))
+        .await
+        .body;
+    let link = told
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["url"].as_str())
+        .find(|url| url.contains(&id))
+        .unwrap_or_else(|| panic!("no notification links to {id}: {told}"))
+        .to_string();
+    assert_eq!(link, format!("/bookings/{id}"));
+
+    // The web shell serves its page at the screen's address and at the
+    // link; any other address stays a 404 problem.
+    for path in [format!("/reservations/{id}"), link.clone()] {
+        let page = server.get(&path, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
+        assert!(page.content_type().starts_with("text/html"), "{path}");
+        assert!(page.text.contains("/ws"), "{path}: {}", page.text);
+    }
+    for path in ["/nowhere", "/reservations/b1/more", "/api/v1/nowhere"] {
+        let missing = server.get(path, None).await;
+        let problem: &Value = missing.problem(404);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Vérifiez le lien")
+        );
+    }
+    let posted = server
+        .post(&format!("/reservations/{id}"), None, &json!({}))
+        .await;
+    posted.problem(404);
+
+    let shots = workspace().join("target/e2e");
+    node(
+        "deeplink.mjs",
+        &[&server.base, shots.to_str().unwrap(), &id, &link, PASSENGER],
+        "deep link ok",
+    );
+    assert!(shots.join("deeplink-06-old-link.png").exists());
 }

@@ -9,9 +9,10 @@ use lotocar_shared::api::{
 };
 use lotocar_shared::coordination::{
     Alias, AliasInput, BoardEntry, MeetingPoint, MeetingPointInput, ProposalInput, StaffInput,
-    StaffMember,
+    StaffMember, UnmetCorridor,
 };
 use lotocar_shared::relay::{Beneficiary, BeneficiaryInput, OutcomeInput};
+use lotocar_shared::reporting::{AuditEntry, Impact, RegistryExport};
 use lotocar_shared::validation::FieldError;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -386,13 +387,45 @@ impl Api {
         .await
     }
 
-    /// A territory's resource as JSON (impact, audit, registry, unmet…).
-    pub async fn territory_json(
-        &self,
-        territory: &str,
-        what: &str,
-    ) -> ApiResult<serde_json::Value> {
-        self.get(&format!("/api/v1/territories/{territory}/{what}"))
+    /// The impact figures (aggregates only) of a territory.
+    pub async fn impact(&self, territory: &str) -> ApiResult<Impact> {
+        self.get(&format!("/api/v1/territories/{territory}/impact"))
+            .await
+    }
+
+    /// The trips done, ready for the national proof registry (or flagged).
+    pub async fn registry(&self, territory: &str) -> ApiResult<RegistryExport> {
+        self.get(&format!(
+            "/api/v1/territories/{territory}/registry/journeys"
+        ))
+        .await
+    }
+
+    /// Who did what on the territory.
+    pub async fn audit(&self, territory: &str) -> ApiResult<Vec<AuditEntry>> {
+        self.get(&format!("/api/v1/territories/{territory}/audit"))
+            .await
+    }
+
+    /// Commune-to-commune demand nobody served.
+    pub async fn unmet(&self, territory: &str) -> ApiResult<Vec<UnmetCorridor>> {
+        self.get(&format!("/api/v1/territories/{territory}/unmet"))
+            .await
+    }
+
+    /// The people with a role on the territory.
+    pub async fn staff(&self, territory: &str) -> ApiResult<Vec<StaffMember>> {
+        self.get(&format!("/api/v1/territories/{territory}/staff"))
+            .await
+    }
+
+    pub async fn meeting_points(&self, territory: &str) -> ApiResult<Vec<MeetingPoint>> {
+        self.get(&format!("/api/v1/territories/{territory}/meeting-points"))
+            .await
+    }
+
+    pub async fn aliases(&self, territory: &str) -> ApiResult<Vec<Alias>> {
+        self.get(&format!("/api/v1/territories/{territory}/aliases"))
             .await
     }
 

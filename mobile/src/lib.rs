@@ -7,4 +7,4 @@ pub mod store;
 pub mod sync;
 pub mod ui;
 
-pub use ui::{App, AppConfig};
+pub use ui::{App, AppConfig, Route};

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use dioxus::prelude::*;
 use lotocar_mobile::store::Store;
 use lotocar_mobile::ui::forms::{NeedForm, OfferForm};
-use lotocar_mobile::ui::{FieldMessage, Preview, Screen};
+use lotocar_mobile::ui::{FieldMessage, Preview, Route};
 use lotocar_shared::BookingStatus;
 use lotocar_shared::api::{
     Booking, BookingDate, ContactDetails, Leg, MatchStop, Me, Need, Notification, Offer,
@@ -121,7 +121,7 @@ fn store() -> Store {
     store
 }
 
-fn render(screen: Screen, store: Store) -> String {
+fn render(screen: Route, store: Store) -> String {
     let mut dom =
         VirtualDom::new_with_props(Preview, lotocar_mobile::ui::PreviewProps { store, screen });
     dom.rebuild_in_place();
@@ -139,7 +139,7 @@ fn has_all(html: &str, parts: &[&str]) {
 async fn every_screen_shows_its_key_elements() {
     let s = store();
     has_all(
-        &render(Screen::SignIn, Store::new()),
+        &render(Route::SignIn {}, Store::new()),
         &[
             "Se connecter",
             "Votre numéro de portable ou votre e-mail",
@@ -147,7 +147,7 @@ async fn every_screen_shows_its_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::Home, s.clone()),
+        &render(Route::Home {}, s.clone()),
         &[
             "Bonjour Marie Dupont",
             "Je conduis",
@@ -159,7 +159,7 @@ async fn every_screen_shows_its_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::Drive, s.clone()),
+        &render(Route::Drive {}, s.clone()),
         &[
             "Proposer un trajet",
             "Cahors → Figeac, du lundi au vendredi à 7 h 30 · 3 places",
@@ -169,7 +169,7 @@ async fn every_screen_shows_its_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::NewOffer, s.clone()),
+        &render(Route::NewOffer {}, s.clone()),
         &[
             "Je pars de",
             "Je vais à",
@@ -182,7 +182,7 @@ async fn every_screen_shows_its_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::Ride, s.clone()),
+        &render(Route::Ride {}, s.clone()),
         &[
             "Demander un trajet",
             "Livernon → Figeac, le 08/12/2026",
@@ -191,7 +191,7 @@ async fn every_screen_shows_its_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::NewRequest, s.clone()),
+        &render(Route::NewRequest {}, s.clone()),
         &[
             "Je dois arriver avant",
             "Je peux partir à partir de",
@@ -202,7 +202,7 @@ async fn every_screen_shows_its_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::Bookings, s.clone()),
+        &render(Route::Bookings {}, s.clone()),
         &[
             "Jean M. vous prend",
             "mardi 8 décembre à 8 h 24",
@@ -210,7 +210,7 @@ async fn every_screen_shows_its_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::Booking("b1".into()), s.clone()),
+        &render(Route::Booking { id: "b1".into() }, s.clone()),
         &[
             "Jean M. vous prend",
             "Pour joindre le conducteur",
@@ -222,11 +222,11 @@ async fn every_screen_shows_its_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::Inbox, s.clone()),
+        &render(Route::Inbox {}, s.clone()),
         &["Réservation confirmée", "Jean M. vous prendra"],
     );
     has_all(
-        &render(Screen::Profile, s.clone()),
+        &render(Route::Profile {}, s.clone()),
         &[
             "Votre prénom",
             "SMS",
@@ -235,7 +235,7 @@ async fn every_screen_shows_its_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::Settings, s),
+        &render(Route::Settings {}, s),
         &[
             "Exporter mes données",
             "Supprimer mon compte",
@@ -251,7 +251,7 @@ async fn a_driver_waiting_for_an_answer_sees_confirm_and_refuse() {
     booking.role = "driver".into();
     booking.status = BookingStatus::WaitingDriverConfirmation;
     booking.contact = None;
-    let html = render(Screen::Booking("b1".into()), s);
+    let html = render(Route::Booking { id: "b1".into() }, s);
     has_all(&html, &["Vous prenez Marie D.", "Confirmer", "Refuser"]);
     assert!(!html.contains("Pour joindre"));
 }
@@ -265,7 +265,7 @@ async fn an_offline_queue_is_announced() {
         label: "Supprimer un trajet".into(),
         queued_at: Utc::now(),
     });
-    let html = render(Screen::Drive, s);
+    let html = render(Route::Drive {}, s);
     has_all(
         &html,
         &[
@@ -340,12 +340,12 @@ fn staff_store(role: &str) -> Store {
 #[tokio::test]
 async fn relay_and_coordinator_screens_show_their_key_elements() {
     // Without a role, no relay space.
-    assert!(!render(Screen::Home, store()).contains("Espace relais"));
+    assert!(!render(Route::Home {}, store()).contains("Espace relais"));
     has_all(
-        &render(Screen::Home, staff_store("relay")),
+        &render(Route::Home {}, staff_store("relay")),
         &["Espace relais"],
     );
-    let relay_home = render(Screen::RelayHome, staff_store("relay"));
+    let relay_home = render(Route::RelayHome {}, staff_store("relay"));
     has_all(
         &relay_home,
         &[
@@ -356,11 +356,11 @@ async fn relay_and_coordinator_screens_show_their_key_elements() {
     );
     assert!(!relay_home.contains("Coordination du territoire"));
     has_all(
-        &render(Screen::RelayHome, staff_store("coordinator")),
+        &render(Route::RelayHome {}, staff_store("coordinator")),
         &["Coordination du territoire"],
     );
     has_all(
-        &render(Screen::NewBeneficiary, staff_store("relay")),
+        &render(Route::NewBeneficiary {}, staff_store("relay")),
         &[
             "Inscrire une personne",
             "Prénom et nom",
@@ -373,14 +373,20 @@ async fn relay_and_coordinator_screens_show_their_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::NewRequestFor("p1".into()), staff_store("relay")),
+        &render(
+            Route::NewRequestFor { id: "p1".into() },
+            staff_store("relay"),
+        ),
         &[
             "Pour la personne que vous accompagnez.",
             "Chercher un conducteur",
         ],
     );
     has_all(
-        &render(Screen::RecordOutcome("n1".into()), staff_store("relay")),
+        &render(
+            Route::RecordOutcome { id: "n1".into() },
+            staff_store("relay"),
+        ),
         &[
             "trajet effectué",
             "aucun conducteur trouvé",
@@ -391,7 +397,7 @@ async fn relay_and_coordinator_screens_show_their_key_elements() {
         ],
     );
     has_all(
-        &render(Screen::Coordination, staff_store("coordinator")),
+        &render(Route::Coordination {}, staff_store("coordinator")),
         &[
             "Demandes et candidats",
             "Chiffres d'impact",
@@ -402,12 +408,12 @@ async fn relay_and_coordinator_screens_show_their_key_elements() {
         ],
     );
     for screen in [
-        Screen::Board,
-        Screen::Impact,
-        Screen::MapView,
-        Screen::Registry,
-        Screen::Team,
-        Screen::Audit,
+        Route::Board {},
+        Route::Impact {},
+        Route::MapView {},
+        Route::Registry {},
+        Route::Team {},
+        Route::Audit {},
     ] {
         // Read from the server: "loading" until it answers.
         has_all(
@@ -416,7 +422,7 @@ async fn relay_and_coordinator_screens_show_their_key_elements() {
         );
     }
     has_all(
-        &render(Screen::Team, staff_store("coordinator")),
+        &render(Route::Team {}, staff_store("coordinator")),
         &[
             "Ajouter un relais",
             "Ajouter un point de rendez-vous",

@@ -1,22 +1,40 @@
 //! The app's screens, one component tree for every platform: the desktop
 //! window, phones, and the web shell that the backend serves (LiveView).
 
+mod account;
+mod bookings;
+mod coordination;
+mod driving;
 pub mod forms;
-mod screens;
-mod staff;
+mod pieces;
+mod relay;
+mod reporting;
+mod riding;
+mod route;
 
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dioxus::core::spawn_forever;
+use dioxus::history::{History, MemoryHistory};
 use dioxus::prelude::*;
+use dioxus::router::root_router;
 use futures_util::StreamExt;
 
 use crate::api::Api;
 use crate::store::{Action, Store};
 use crate::sync::{Engine, Outcome};
-pub use screens::*;
-pub use staff::*;
+pub use account::*;
+pub use bookings::*;
+pub use coordination::*;
+pub use driving::*;
+pub use pieces::*;
+pub use relay::*;
+pub use reporting::*;
+pub use riding::*;
+pub use route::Route;
 
 /// Where the app finds its backend and keeps its data.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,56 +47,52 @@ pub struct AppConfig {
     pub web: bool,
 }
 
-/// The screens, one task each.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Screen {
-    SignIn,
-    Home,
-    Drive,
-    NewOffer,
-    OfferMatches(String),
-    Ride,
-    NewRequest,
-    RequestMatches(String),
-    Bookings,
-    Booking(String),
-    Inbox,
-    Profile,
-    Settings,
-    // Relays and coordinators.
-    RelayHome,
-    NewBeneficiary,
-    Beneficiary(String),
-    /// A need posted by a relay for the person with this id.
-    NewRequestFor(String),
-    RecordOutcome(String),
-    Coordination,
-    Board,
-    Impact,
-    MapView,
-    Registry,
-    Team,
-    Audit,
-}
-
 /// What every screen shares: the engine (API, store, outbox), a snapshot
-/// of the store to render, where we are, and a message to show.
+/// of the store to render, and a message to show. Where we are is the
+/// router's [`Route`].
 #[derive(Clone, Copy)]
 pub struct AppHandle {
     engine: Signal<Arc<tokio::sync::Mutex<Engine>>>,
     pub store: Signal<Store>,
-    pub screen: Signal<Screen>,
     pub flash: Signal<Option<String>>,
+    /// The screen the app itself last moved to (see [`AppHandle::go`]);
+    /// any other move was the browser's (back, forward).
+    arrival: Signal<Option<Route>>,
     pub web: bool,
 }
 
 impl AppHandle {
-    pub fn go(mut self, screen: Screen) {
+    /// Moves to `route` (the previous screen stays in the history, for the
+    /// back button). Moving on dismisses the last message and what changed
+    /// on the server.
+    pub fn go(self, route: Route) {
+        self.move_to(route, false);
+    }
+
+    /// Like [`AppHandle::go`], but `route` takes the current screen's place
+    /// in the history (the sign-in screen, once signed in).
+    pub fn go_instead(self, route: Route) {
+        self.move_to(route, true);
+    }
+
+    fn move_to(mut self, route: Route, replace: bool) {
+        self.dismiss();
+        self.arrival.set(Some(route.clone()));
+        if let Some(router) = root_router() {
+            if replace {
+                router.replace(route);
+            } else {
+                router.push(route);
+            }
+        }
+    }
+
+    /// Clears the last message and what changed on the server.
+    pub(crate) fn dismiss(mut self) {
         self.flash.set(None);
-        self.screen.set(screen);
-        // What changed on the server was shown: moving on dismisses it.
         if !self.store.peek().notes.is_empty() {
-            spawn(async move {
+            // Not tied to the screen being left: it goes away with the move.
+            spawn_forever(async move {
                 self.with_engine(async |e| {
                     e.store.notes.clear();
                     e.save();
@@ -156,20 +170,13 @@ pub fn App() -> Element {
     });
     let engine = use_signal(|| initial.0.clone());
     let store = use_signal(|| initial.1.clone());
-    let signed_in = initial.1.token.is_some();
-    let screen = use_signal(|| {
-        if signed_in {
-            Screen::Home
-        } else {
-            Screen::SignIn
-        }
-    });
     let flash = use_signal(|| None);
+    let arrival = use_signal(|| None);
     let app = use_context_provider(|| AppHandle {
         engine,
         store,
-        screen,
         flash,
+        arrival,
         web: config.web,
     });
 
@@ -191,41 +198,18 @@ pub fn App() -> Element {
         }
     });
 
+    // The screen comes from the address: the browser's in the web shell,
+    // an in-memory history in the desktop window and on phones.
     rsx! {
         style { {CSS} }
-        Frame {}
-    }
-}
-
-/// Every screen's frame: what waits for the network, the last message,
-/// what changed on the server, then the screen.
-#[component]
-fn Frame() -> Element {
-    let app = use_context::<AppHandle>();
-    let store = app.store.read();
-    let flash = app.flash.read().clone();
-    rsx! {
-        main {
-            if !store.outbox.is_empty() {
-                p { class: "offline", role: "status",
-                    "Hors ligne — sera envoyé dès le retour du réseau ({store.outbox.len()} en attente)."
-                }
-            }
-            if let Some(message) = flash {
-                p { class: "flash", role: "status", "{message}" }
-            }
-            for note in store.notes.iter().rev().take(3) {
-                p { class: "flash", "{note}" }
-            }
-            Current {}
-        }
+        Router::<Route> {}
     }
 }
 
 /// The app on one screen with a given store, without network or background
 /// work: for component tests and previews.
 #[component]
-pub fn Preview(store: Store, screen: Screen) -> Element {
+pub fn Preview(store: Store, screen: Route) -> Element {
     let initial = use_hook(|| {
         Arc::new(tokio::sync::Mutex::new(Engine::new(
             Api::new("http://127.0.0.1:9"),
@@ -235,16 +219,21 @@ pub fn Preview(store: Store, screen: Screen) -> Element {
     });
     let engine = use_signal(|| initial.clone());
     let store = use_signal(|| store.clone());
-    let screen = use_signal(|| screen.clone());
     let flash = use_signal(|| None);
+    let arrival = use_signal(|| None);
     use_context_provider(|| AppHandle {
         engine,
         store,
-        screen,
         flash,
+        arrival,
         web: false,
     });
-    rsx! { Frame {} }
+    // Opened at `screen`, as if its address had been typed.
+    use_hook(|| {
+        let history: Rc<dyn History> = Rc::new(MemoryHistory::with_initial_path(&screen));
+        provide_context(history)
+    });
+    rsx! { Router::<Route> {} }
 }
 
 /// Follows the live stream until it ends; each notification triggers a
@@ -274,39 +263,5 @@ async fn listen(api: &Api, app: AppHandle) {
         if notified {
             app.sync().await;
         }
-    }
-}
-
-/// The screen we are on.
-#[component]
-fn Current() -> Element {
-    let app = use_context::<AppHandle>();
-    let screen = app.screen.read().clone();
-    match screen {
-        Screen::SignIn => rsx! { SignIn {} },
-        Screen::Home => rsx! { Home {} },
-        Screen::Drive => rsx! { Drive {} },
-        Screen::NewOffer => rsx! { NewOffer {} },
-        Screen::OfferMatches(id) => rsx! { OfferMatches { id } },
-        Screen::Ride => rsx! { Ride {} },
-        Screen::NewRequest => rsx! { NewRequest {} },
-        Screen::NewRequestFor(person) => rsx! { NewRequest { on_behalf_of: person } },
-        Screen::RelayHome => rsx! { RelayHome {} },
-        Screen::NewBeneficiary => rsx! { NewBeneficiary {} },
-        Screen::Beneficiary(id) => rsx! { BeneficiaryScreen { id } },
-        Screen::RecordOutcome(id) => rsx! { RecordOutcome { id } },
-        Screen::Coordination => rsx! { Coordination {} },
-        Screen::Board => rsx! { Board {} },
-        Screen::Impact => rsx! { Impact {} },
-        Screen::MapView => rsx! { MapView {} },
-        Screen::Registry => rsx! { Registry {} },
-        Screen::Team => rsx! { Team {} },
-        Screen::Audit => rsx! { Audit {} },
-        Screen::RequestMatches(id) => rsx! { RequestMatches { id } },
-        Screen::Bookings => rsx! { Bookings {} },
-        Screen::Booking(id) => rsx! { BookingScreen { id } },
-        Screen::Inbox => rsx! { Inbox {} },
-        Screen::Profile => rsx! { Profile {} },
-        Screen::Settings => rsx! { Settings {} },
     }
 }

@@ -1,0 +1,199 @@
+//! What coordinators report: impact figures for funders, the proof
+//! registry's export, and the audit log.
+
+use dioxus::prelude::*;
+use lotocar_shared::reporting::{self, Figures};
+
+use super::forms::TZ;
+use super::pieces::{Back, Loading, percent_encode, territory};
+use super::{AppHandle, Route};
+
+/// The figures, two charts and the CSV.
+#[component]
+pub fn ImpactScreen() -> Element {
+    let app = use_context::<AppHandle>();
+    let data = use_resource(move || async move {
+        let api = app.api().await;
+        let t = territory(&app);
+        let figures = api.impact(&t).await?;
+        let csv = api.territory_text(&t, "impact?format=csv").await?;
+        Ok::<_, crate::api::ApiError>((figures, csv))
+    });
+    rsx! {
+        Back { to: Route::Coordination {} }
+        h1 { "Chiffres d'impact" }
+        match &*data.read() {
+            None => rsx! { Loading { error: None } },
+            Some(Err(err)) => rsx! { Loading { error: Some(err.message()) } },
+            Some(Ok((f, csv))) => rsx! {
+                Totals { impact: f.clone() }
+                h2 { "Par mois" }
+                BarChart { rows: f.by_month.iter().map(|m| (m.month.clone(), m.figures.clone())).collect::<Vec<_>>() }
+                h2 { "Par commune de départ" }
+                BarChart { rows: f.by_commune.iter().take(10).map(|c| (c.name.clone(), c.figures.clone())).collect::<Vec<_>>() }
+                h2 { "Pourquoi des demandes n'ont pas abouti" }
+                if f.reasons.is_empty() { p { class: "muted", "Aucune demande sans suite." } }
+                ul {
+                    for r in f.reasons.iter() {
+                        li { "{r.label} : {r.count}" }
+                    }
+                }
+                a { id: "impact-csv", class: "button", href: "data:text/csv;charset=utf-8,{percent_encode(csv)}", download: "impact.csv", "Télécharger le tableau (CSV)" }
+                p { class: "muted", "CO₂ : {decimal(f.co2_kg_per_km)} kg par km de voiture évité (ADEME)." }
+            },
+        }
+    }
+}
+
+/// The figures of the whole period.
+#[component]
+fn Totals(impact: reporting::Impact) -> Element {
+    let t = &impact.totals;
+    rsx! {
+        dl { class: "figures",
+            dt { "Demandes" } dd { id: "fig-needs", "{t.needs_posted}" }
+            dt { "Servies" } dd { id: "fig-served", "{t.needs_served} ({percent(t.served_share)} %)" }
+            dt { "Trajets effectués" } dd { id: "fig-done", "{t.trips_done}" }
+            dt { "Personnes transportées" } dd { "{t.people_served}" }
+            dt { "Kilomètres partagés" } dd { "{decimal(t.km_shared)} km" }
+            dt { "CO₂ évité" } dd { "{decimal(t.co2_avoided_kg)} kg" }
+            dt { "Personnes revenues" } dd { "{percent(impact.return_rate)} %" }
+        }
+    }
+}
+
+/// A share as a whole percentage.
+fn percent(share: f64) -> f64 {
+    (share * 100.0).round()
+}
+
+/// A number as written in French: a comma before the decimals.
+fn decimal(x: f64) -> String {
+    x.to_string().replace('.', ",")
+}
+
+/// Needs posted (light) and served (dark), one pair of bars per row
+/// (a month, a commune).
+#[component]
+fn BarChart(rows: Vec<(String, Figures)>) -> Element {
+    let max = rows
+        .iter()
+        .map(|(_, f)| f.needs_posted as f64)
+        .fold(1.0, f64::max);
+    let height = 40.0 * rows.len() as f64 + 10.0;
+    rsx! {
+        svg { class: "chart", view_box: "0 0 400 {height}", width: "100%", role: "img",
+            for (i, (name, f)) in rows.iter().enumerate() {
+                {
+                    let y = 10.0 + 40.0 * i as f64;
+                    let posted = 200.0 * f.needs_posted as f64 / max;
+                    let served = 200.0 * f.needs_served as f64 / max;
+                    rsx! {
+                        text { x: "0", y: "{y + 20.0}", font_size: "14", "{name}" }
+                        rect { x: "140", y: "{y}", width: "{posted}", height: "14", fill: "#b9d3de" }
+                        rect { x: "140", y: "{y + 16.0}", width: "{served}", height: "14", fill: "#12506a" }
+                        text { x: "{145.0 + posted}", y: "{y + 12.0}", font_size: "12", "{f.needs_posted}" }
+                        text { x: "{145.0 + served}", y: "{y + 28.0}", font_size: "12", "{f.needs_served}" }
+                    }
+                }
+            }
+        }
+        p { class: "muted", "Clair : demandes ; foncé : demandes servies." }
+    }
+}
+
+/// The bodies for the national proof registry.
+#[component]
+pub fn Registry() -> Element {
+    let app = use_context::<AppHandle>();
+    let data =
+        use_resource(move || async move { app.api().await.registry(&territory(&app)).await });
+    rsx! {
+        Back { to: Route::Coordination {} }
+        h1 { "Registre de preuve de covoiturage" }
+        match &*data.read() {
+            None => rsx! { Loading { error: None } },
+            Some(Err(err)) => rsx! { Loading { error: Some(err.message()) } },
+            Some(Ok(export)) => rsx! {
+                if export.journeys.is_empty() { p { class: "muted", "Aucun trajet effectué à déclarer." } }
+                for j in export.journeys.iter() {
+                    div { class: "card journey", key: "{j.booking_id}",
+                        p { strong { "Trajet du {j.date}" } }
+                        if j.send {
+                            p { class: "status", "À envoyer" }
+                        } else {
+                            p { class: "status", "Non envoyé" }
+                            ul {
+                                for f in j.flags.iter() {
+                                    li { "{flag_label(f)}" }
+                                }
+                            }
+                        }
+                        if !j.body.is_null() {
+                            pre { class: "registry-body", "{serde_json::to_string_pretty(&j.body).unwrap_or_default()}" }
+                        }
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Who did what on the territory.
+#[component]
+pub fn Audit() -> Element {
+    let app = use_context::<AppHandle>();
+    let data = use_resource(move || async move { app.api().await.audit(&territory(&app)).await });
+    rsx! {
+        Back { to: Route::Coordination {} }
+        h1 { "Journal des actions" }
+        match &*data.read() {
+            None => rsx! { Loading { error: None } },
+            Some(Err(err)) => rsx! { Loading { error: Some(err.message()) } },
+            Some(Ok(list)) => rsx! {
+                ul { class: "audit",
+                    for e in list.iter() {
+                        li { "{when(&e.at)} — {e.actor_name} : {action_label(&e.action)} {e.subject_name} {e.detail}" }
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// "08/12/2026 à 08:24", in France's time.
+fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&TZ).format("%d/%m/%Y à %H:%M").to_string()
+}
+
+/// Why a trip is not sent to the registry, in plain words.
+fn flag_label(flag: &str) -> &'static str {
+    match flag {
+        "distance_too_short" => "trajet de moins de 2 km",
+        "too_many_trips_by_day" => "plus de 4 trajets le même jour pour une personne",
+        "too_close_trips" => "deux trajets d'une personne à moins de 30 minutes",
+        "expired" => "plus de 24 heures après le départ : le registre le refuserait",
+        "driver_phone_missing" => "le conducteur n'a pas de numéro de téléphone",
+        "passenger_phone_missing" => "le passager n'a pas de numéro de téléphone",
+        "driver_last_name_missing" => "le nom de famille du conducteur manque",
+        "passenger_last_name_missing" => "le nom de famille du passager manque",
+        _ => "règle du registre",
+    }
+}
+
+fn action_label(action: &str) -> &'static str {
+    match action {
+        "beneficiary_registered" => "personne inscrite",
+        "beneficiary_updated" => "personne modifiée",
+        "beneficiary_erased" => "personne effacée",
+        "request_posted_for" => "demande publiée",
+        "outcome_recorded" => "suite notée",
+        "contact_revealed" => "coordonnées montrées",
+        "match_proposed" => "proposition à un conducteur",
+        "role_granted" => "rôle donné",
+        "role_removed" => "rôle retiré",
+        "meeting_point_saved" | "meeting_point_removed" => "point de rendez-vous",
+        "alias_saved" | "alias_removed" => "nom local",
+        _ => "action",
+    }
+}

@@ -1,0 +1,223 @@
+//! Riding: my needs, a new need (mine, or a relay's for someone), the
+//! drivers who could take it.
+
+use dioxus::prelude::*;
+use lotocar_shared::api::{BookingInput, Match};
+use lotocar_shared::need::{NeedStatus, Purpose};
+use lotocar_shared::validation::FieldError;
+
+use super::forms::NeedForm;
+use super::pieces::{Back, Days, FieldMessage, PlacePicker, chosen};
+use super::{AppHandle, Route};
+use crate::store::Action;
+use crate::sync::Outcome;
+
+pub(crate) fn need_status(status: NeedStatus) -> &'static str {
+    match status {
+        NeedStatus::Open => "en attente d'un conducteur",
+        NeedStatus::Booked => "place réservée",
+        NeedStatus::Done => "trajet effectué",
+        NeedStatus::Unserved => "aucun conducteur trouvé",
+        NeedStatus::Cancelled => "annulée",
+    }
+}
+
+#[component]
+pub fn Ride() -> Element {
+    let app = use_context::<AppHandle>();
+    let mut requests: Vec<_> = app.store.read().requests.values().cloned().collect();
+    requests.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    rsx! {
+        Back { to: Route::Home {} }
+        h1 { "Je cherche un trajet" }
+        button { id: "new-request", onclick: move |_| app.go(Route::NewRequest {}), "Demander un trajet" }
+        for request in requests {
+            div { class: "card", key: "{request.id}",
+                p { strong { "{request.summary}" } }
+                p { class: "status", "{need_status(request.status)}" }
+                if request.status.is_active() {
+                    button { class: "small", onclick: { let id = request.id.clone(); move |_| app.go(Route::RequestMatches { id: id.clone() }) }, "Voir les conducteurs" }
+                    button { class: "small danger",
+                        onclick: { let id = request.id.clone(); move |_| {
+                            let id = id.clone();
+                            spawn(async move { app.perform(Action::CancelRequest { id }, "Annuler une demande", "Demande annulée.").await; });
+                        } },
+                        "Annuler la demande"
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A need: mine, or (`on_behalf_of`) one a relay posts for a person they
+/// registered.
+#[component]
+pub fn NewRequest(#[props(default)] on_behalf_of: Option<String>) -> Element {
+    let app = use_context::<AppHandle>();
+    let for_person = on_behalf_of.clone();
+    let mut form = use_signal(NeedForm::default);
+    let mut errors = use_signal(Vec::<FieldError>::new);
+    let submit = move |_| match form.read().to_input() {
+        Err(found) => {
+            errors.set(found);
+            app.say("Certains champs sont à corriger.");
+        }
+        Ok(mut input) => {
+            errors.set(Vec::new());
+            input.on_behalf_of = for_person.clone();
+            spawn(async move {
+                let before: Vec<String> = app.store.read().requests.keys().cloned().collect();
+                match app
+                    .perform(
+                        Action::CreateRequest { input },
+                        "Demander un trajet",
+                        "Demande publiée.",
+                    )
+                    .await
+                {
+                    Outcome::Refused(err) => errors.set(err.field_errors()),
+                    Outcome::Queued => app.go(Route::Ride {}),
+                    Outcome::Done => {
+                        let new = app
+                            .store
+                            .read()
+                            .requests
+                            .keys()
+                            .find(|k| !before.contains(k))
+                            .cloned();
+                        app.go(new
+                            .map(|id| Route::RequestMatches { id })
+                            .unwrap_or(Route::Ride {}));
+                    }
+                }
+            });
+        }
+    };
+    let f = form.read().clone();
+    let back = match &on_behalf_of {
+        Some(person) => Route::Beneficiary { id: person.clone() },
+        None => Route::Ride {},
+    };
+    rsx! {
+        Back { to: back }
+        h1 { "Demander un trajet" }
+        if on_behalf_of.is_some() { p { class: "muted", "Pour la personne que vous accompagnez." } }
+        PlacePicker { label: "Je pars de", id: "need-from", selected: f.origin.clone(), onselect: move |p| form.write().origin = chosen(p) }
+        FieldMessage { errors: errors(), field: "origin" }
+        PlacePicker { label: "Je vais à", id: "need-to", selected: f.destination.clone(), onselect: move |p| form.write().destination = chosen(p) }
+        FieldMessage { errors: errors(), field: "destination" }
+        label { class: "check",
+            input { r#type: "radio", name: "need-kind", checked: !f.regular, onchange: move |_| form.write().regular = false }
+            "Une seule fois"
+        }
+        label { class: "check",
+            input { r#type: "radio", name: "need-kind", checked: f.regular, onchange: move |_| form.write().regular = true }
+            "Chaque semaine (travail, formation)"
+        }
+        if f.regular {
+            Days { days: f.days, onchange: move |(i, on): (usize, bool)| form.write().days[i] = on }
+            FieldMessage { errors: errors(), field: "schedule.weekdays" }
+        } else {
+            label { r#for: "need-date", "Le" }
+            input { id: "need-date", r#type: "date", value: "{f.date}", oninput: move |e| form.write().date = e.value() }
+            FieldMessage { errors: errors(), field: "schedule.date" }
+        }
+        label { class: "check",
+            input { r#type: "radio", name: "need-timing", checked: f.arrive, onchange: move |_| form.write().arrive = true }
+            "Je dois arriver avant"
+        }
+        label { class: "check",
+            input { r#type: "radio", name: "need-timing", checked: !f.arrive, onchange: move |_| form.write().arrive = false }
+            "Je peux partir à partir de"
+        }
+        input { id: "need-time", r#type: "time", value: "{f.time}", oninput: move |e| form.write().time = e.value() }
+        FieldMessage { errors: errors(), field: if f.arrive { "schedule.arrive_by" } else { "schedule.depart_after" } }
+        label { r#for: "need-flex", "Souplesse" }
+        select { id: "need-flex", value: "{f.flexibility}", onchange: move |e| form.write().flexibility = e.value(),
+            option { value: "0", "Pile à l'heure" }
+            option { value: "15", "15 minutes de plus ou de moins" }
+            option { value: "30", "30 minutes" }
+            option { value: "60", "1 heure" }
+        }
+        label { r#for: "need-back", "Heure du retour (si besoin)" }
+        input { id: "need-back", r#type: "time", value: "{f.back}", oninput: move |e| form.write().back = e.value() }
+        FieldMessage { errors: errors(), field: "schedule.return_after" }
+        label { r#for: "need-purpose", "Pour" }
+        select { id: "need-purpose", value: "{f.purpose.code()}",
+            onchange: move |e| form.write().purpose = Purpose::from_code(&e.value()).unwrap_or(Purpose::Other),
+            for purpose in Purpose::ALL { option { value: "{purpose.code()}", "{purpose.french()}" } }
+        }
+        button { id: "publish-request", onclick: submit, "Chercher un conducteur" }
+    }
+}
+
+/// A need a relay posts for the person registered with this id.
+#[component]
+pub fn NewRequestFor(id: String) -> Element {
+    rsx! { NewRequest { on_behalf_of: id } }
+}
+
+#[component]
+pub fn RequestMatches(id: String) -> Element {
+    let app = use_context::<AppHandle>();
+    let key = id.clone();
+    let fresh = use_resource(move || {
+        let id = key.clone();
+        async move { app.api().await.request_matches(&id).await }
+    });
+    let known = app
+        .store
+        .read()
+        .matches
+        .get(&id)
+        .cloned()
+        .unwrap_or_default();
+    let list: Vec<Match> = match &*fresh.read() {
+        Some(Ok(list)) => list.clone(),
+        _ => known,
+    };
+    let summary = app
+        .store
+        .read()
+        .requests
+        .get(&id)
+        .map(|r| r.summary.clone())
+        .unwrap_or_default();
+    // A relay's need for someone: back to that person.
+    let back = app
+        .store
+        .read()
+        .requests
+        .get(&id)
+        .and_then(|r| r.on_behalf_of.clone())
+        .map(|id| Route::Beneficiary { id })
+        .unwrap_or(Route::Ride {});
+    rsx! {
+        Back { to: back }
+        h1 { "Conducteurs possibles" }
+        p { class: "muted", "{summary}" }
+        if list.is_empty() {
+            p { "Aucun conducteur pour l'instant. Vous serez prévenu dès qu'un conducteur passe sur votre trajet." }
+        }
+        for m in list {
+            div { class: "card",
+                p { strong { "{m.driver.display_name}" } }
+                p { class: "explanation", "{m.explanation}" }
+                p { class: "detour", "Détour {m.detour_class.label()}" }
+                button {
+                    class: "book",
+                    onclick: { let m = m.clone(); move |_| {
+                        let input = BookingInput { request_id: m.request_id.clone(), offer_id: m.offer_id.clone(), date: m.date, need_leg: m.need_leg };
+                        spawn(async move {
+                            if app.perform(Action::CreateBooking { input }, "Réserver une place", "Demande envoyée au conducteur.").await != Outcome::Refused(crate::api::ApiError::Offline) {
+                                app.go(Route::Bookings {});
+                            }
+                        });
+                    } },
+                    "Réserver"
+                }
+            }
+        }
+    }
+}
