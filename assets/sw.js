@@ -16,7 +16,10 @@ self.addEventListener("push", (event) => {
   );
 });
 
+// The notification's link opens its screen (`/bookings/…` leads to the
+// booking once signed in).
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  event.waitUntil(self.clients.openWindow("/"));
+  const url = (event.notification.data && event.notification.data.url) || "/";
+  event.waitUntil(self.clients.openWindow(url));
 });

@@ -1,0 +1,238 @@
+//! Needs (a passenger's request) and their matches.
+
+use crate::need::{NeedStatus, Purpose};
+use crate::offer::{DetourClass, Seats};
+use crate::schedule::{NeedSchedule, NeedScheduleInput};
+use crate::validation::Invalid;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::*;
+
+pub(super) fn default_need_seats() -> i64 {
+    1
+}
+
+pub(super) fn default_purpose() -> Purpose {
+    Purpose::Other
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NeedInput {
+    pub origin: PlaceInput,
+    pub destination: PlaceInput,
+    pub schedule: NeedScheduleInput,
+    #[serde(default = "default_need_seats")]
+    #[cfg_attr(feature = "openapi", schema(example = 1, minimum = 1, maximum = 8))]
+    pub seats: i64,
+    #[serde(default = "default_purpose")]
+    pub purpose: Purpose,
+    /// A beneficiary registered by a relay, when the relay posts for them.
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
+}
+
+/// A checked [`NeedInput`]; its places remain to be resolved.
+#[derive(Debug, Clone)]
+pub struct NeedDraft {
+    pub origin: PlaceQuery,
+    pub destination: PlaceQuery,
+    pub schedule: NeedSchedule,
+    pub seats: Seats,
+    pub purpose: Purpose,
+    pub on_behalf_of: Option<String>,
+}
+
+impl NeedInput {
+    pub fn validate(&self) -> Result<NeedDraft, Invalid> {
+        let mut invalid = Invalid::new();
+        let origin = invalid.check("origin", self.origin.validate());
+        let destination = invalid.check("destination", self.destination.validate());
+        let schedule = invalid.check("schedule", self.schedule.clone().try_into());
+        let seats = check_range(&mut invalid, "seats", Seats::new(self.seats));
+        match (origin, destination, schedule, seats) {
+            (Some(origin), Some(destination), Some(schedule), Some(seats))
+                if invalid.is_empty() =>
+            {
+                Ok(NeedDraft {
+                    origin,
+                    destination,
+                    schedule,
+                    seats,
+                    purpose: self.purpose,
+                    on_behalf_of: self.on_behalf_of.clone(),
+                })
+            }
+            _ => Err(invalid),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NeedPatch {
+    /// New times: replaces the whole schedule.
+    pub schedule: Option<NeedScheduleInput>,
+    pub seats: Option<i64>,
+    pub purpose: Option<Purpose>,
+}
+
+/// A checked [`NeedPatch`].
+#[derive(Debug, Clone, Default)]
+pub struct NeedChange {
+    pub schedule: Option<NeedSchedule>,
+    pub seats: Option<Seats>,
+    pub purpose: Option<Purpose>,
+}
+
+impl NeedPatch {
+    pub fn validate(&self) -> Result<NeedChange, Invalid> {
+        let mut invalid = Invalid::new();
+        let seats = self
+            .seats
+            .and_then(|n| check_range(&mut invalid, "seats", Seats::new(n)));
+        let schedule = self
+            .schedule
+            .clone()
+            .and_then(|s| invalid.check("schedule", s.try_into()));
+        if self.schedule.is_none() && self.seats.is_none() && self.purpose.is_none() {
+            invalid.push("", "Rien à modifier : indiquez schedule, seats ou purpose.");
+        }
+        invalid.finish(|| NeedChange {
+            schedule,
+            seats,
+            purpose: self.purpose,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Need {
+    pub id: String,
+    pub origin: TripPlace,
+    pub destination: TripPlace,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schedule::NeedScheduleWire))]
+    pub schedule: NeedSchedule,
+    pub seats: i64,
+    pub purpose: Purpose,
+    pub status: NeedStatus,
+    pub on_behalf_of: Option<String>,
+    /// The beneficiary's name, for the relays and coordinators of their
+    /// territory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beneficiary_name: Option<String>,
+    /// What became of it, once recorded.
+    #[serde(default)]
+    pub outcome: Option<crate::relay::RecordedOutcome>,
+    /// The need in one French sentence.
+    pub summary: String,
+    pub territory_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A place and the local time the passenger is there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MatchStop {
+    pub place: TripPlace,
+    /// Local clock time, "HH:MM".
+    #[cfg_attr(feature = "openapi", schema(example = "07:42"))]
+    pub time: String,
+    /// The same instant, RFC 3339.
+    pub at: DateTime<chrono::FixedOffset>,
+}
+
+impl MatchStop {
+    /// "7 h 42".
+    pub fn time_spoken(&self) -> String {
+        self.time
+            .parse::<crate::time::LocalTime>()
+            .map(|t| t.spoken())
+            .unwrap_or_else(|_| self.time.clone())
+    }
+}
+
+/// The other party as shown before any booking: first name and initial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublicPerson {
+    #[cfg_attr(feature = "openapi", schema(example = "Marie D."))]
+    pub display_name: String,
+}
+
+/// Which leg of the trip a match is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Leg {
+    Outbound,
+    Return,
+}
+
+impl Leg {
+    pub fn code(self) -> &'static str {
+        match self {
+            Leg::Outbound => "outbound",
+            Leg::Return => "return",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Leg> {
+        [Leg::Outbound, Leg::Return]
+            .into_iter()
+            .find(|l| l.code() == code)
+    }
+}
+
+/// A trip that can take the passenger, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Match {
+    pub offer_id: String,
+    pub request_id: String,
+    /// The first date it works; for weekly needs see `weekdays` and `dates`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub date: NaiveDate,
+    /// The driver's leg: the outbound trip or its return.
+    pub leg: Leg,
+    /// The passenger's leg: the outbound need or its return.
+    pub need_leg: Leg,
+    pub pickup: MatchStop,
+    pub dropoff: MatchStop,
+    /// Minutes the driver adds to their trip.
+    pub detour_minutes: f64,
+    pub detour_class: DetourClass,
+    /// Metres the passenger walks to and from meeting points.
+    pub walk_meters: u32,
+    pub driver: PublicPerson,
+    /// The passenger, when the driver looks at who needs a seat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passenger: Option<PublicPerson>,
+    /// For a weekly need against a weekly trip: the weekdays both share.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weekdays: Vec<crate::time::Weekday>,
+    /// Upcoming dates it works on (at most a few weeks ahead).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub dates: Vec<NaiveDate>,
+    /// Seats still free on `date`.
+    pub seats_left: i64,
+    /// Lower is better: detour first, then time deviation.
+    pub score: f64,
+    /// The match in one French sentence.
+    pub explanation: String,
+}
+
+/// A need as created: the request and its matches, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NeedCreated {
+    #[serde(flatten)]
+    pub request: Need,
+    pub matches: Vec<Match>,
+}
