@@ -236,7 +236,7 @@ pub async fn compute(
     let mut total = Tally::default();
     let mut months: BTreeMap<String, Tally> = BTreeMap::new();
     let mut communes: HashMap<String, (String, Tally)> = HashMap::new();
-    let mut trips_by_person: HashMap<&str, u32> = HashMap::new();
+    let mut done_by_person: HashMap<&str, u32> = HashMap::new();
     let mut reasons: BTreeMap<&'static str, u64> = BTreeMap::new();
     for need in &needs {
         total.add(need);
@@ -252,7 +252,7 @@ pub async fn compute(
                 .add(need);
         }
         if need.status == "done" {
-            *trips_by_person.entry(&need.person).or_default() += 1;
+            *done_by_person.entry(&need.person).or_default() += 1;
         }
         if let Some(outcome) = need.outcome.as_deref().and_then(Outcome::from_code)
             && outcome != Outcome::Done
@@ -272,7 +272,7 @@ pub async fn compute(
     .await?
     .try_get("n")?;
 
-    let returning = trips_by_person.values().filter(|&&n| n >= 2).count();
+    let returning = done_by_person.values().filter(|&&n| n >= 2).count();
     let mut reasons: Vec<Reason> = reasons
         .into_iter()
         .map(|(code, count)| Reason {
@@ -309,10 +309,10 @@ pub async fn compute(
         from: from.map(|d| d.to_string()),
         to: to.map(|d| d.to_string()),
         totals: total.figures(co2_per_km),
-        return_rate: if trips_by_person.is_empty() {
+        return_rate: if done_by_person.is_empty() {
             0.0
         } else {
-            (returning as f64 / trips_by_person.len() as f64 * 1000.0).round() / 1000.0
+            (returning as f64 / done_by_person.len() as f64 * 1000.0).round() / 1000.0
         },
         reasons,
         by_month: months

@@ -415,13 +415,13 @@ impl Bookings {
             .await?
             .ok_or_else(not_found)?;
         let point = lotocar_shared::GeoPoint::new(input.lat, input.lon)?;
-        let trip_on = matches!(
+        let under_way = matches!(
             booking.status,
             BookingStatus::Confirmed
                 | BookingStatus::CompletedPendingValidation
                 | BookingStatus::Validated
         );
-        if !trip_on || booking.recurring {
+        if !under_way || booking.recurring {
             return Err(Error::conflict(
                 "not_confirmed",
                 "Seul un trajet confirmé peut être pointé au rendez-vous.",

@@ -186,7 +186,7 @@ impl About<'_> {
                 };
                 tell(
                     to,
-                    Kind::ConfirmTrip,
+                    Kind::CompletionCheck,
                     "Le trajet a-t-il eu lieu ?",
                     format!(
                         "{who} indique que le trajet {} a eu lieu. Confirmez-le dans l'application.",
@@ -201,7 +201,7 @@ impl About<'_> {
                     .unwrap_or_else(|| b.other(by).to_string());
                 tell(
                     &completer,
-                    Kind::TripValidated,
+                    Kind::BookingValidated,
                     "Trajet validé",
                     format!("Le trajet {} est validé. Merci !", b.when()),
                 )
@@ -257,7 +257,7 @@ impl About<'_> {
         for user in [&b.passenger_id, &b.driver_id] {
             planned.push((
                 user,
-                Kind::ConfirmTrip,
+                Kind::CompletionCheck,
                 "Le trajet a-t-il eu lieu ?",
                 "Dites-nous si le trajet a bien eu lieu : un geste dans l'application suffit."
                     .to_string(),
@@ -315,7 +315,7 @@ impl About<'_> {
         let b = self.booking;
         let notice = self.notice(
             &b.passenger_id,
-            Kind::TripChanged,
+            Kind::OfferChanged,
             "Trajet modifié",
             format!("Le conducteur a modifié son trajet : {summary}. Vérifiez votre réservation."),
             Some(format!("trip_changed:{}:{}", b.id, now_ms())),

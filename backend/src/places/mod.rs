@@ -301,7 +301,7 @@ pub struct Endpoints {
 }
 
 /// Below this, origin and destination are the same place.
-const MIN_TRIP_METERS: f64 = 500.0;
+const MIN_DISTANCE_METERS: f64 = 500.0;
 
 impl Endpoints {
     pub async fn resolve(
@@ -326,7 +326,7 @@ impl Endpoints {
         else {
             return Err(invalid.into());
         };
-        if origin.point().distance_m(destination.point()) < MIN_TRIP_METERS {
+        if origin.point().distance_m(destination.point()) < MIN_DISTANCE_METERS {
             return Err(Error::field(
                 "destination",
                 "Le départ et l'arrivée sont au même endroit : choisissez une autre destination.",
