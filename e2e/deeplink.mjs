@@ -3,7 +3,8 @@
 // signs in and lands on that booking; the address follows the screens and
 // the back button brings the booking back; the old link (`/bookings/<id>`,
 // the one the notifications carry) opens the same booking, as does the
-// notification in the inbox.
+// notification in the inbox. Once signed in, the same browser opens the
+// link at once (the session cookie), until she signs out.
 // Usage: node deeplink.mjs <base-url> <screenshot-dir> <booking-id> <old-link> <contact>
 import { launch, newPage, shooter, timeout } from "./lib.mjs";
 
@@ -99,7 +100,36 @@ try {
     throw new Error(`message still shown: ${await page.locator(".flash").first().textContent()}`);
   }
 
-  // The old link, in a new tab (signed out again): the same booking, and
+  // Signed in, she opens the link from the SMS again, in another tab of the
+  // same browser: the booking at once, no new code to ask for.
+  const cookies = await page.context().cookies();
+  const kept = cookies.find((c) => c.name === "lotocar_session");
+  if (!kept || !kept.httpOnly || kept.sameSite !== "Strict") {
+    throw new Error(`no HttpOnly, SameSite=Strict session cookie: ${JSON.stringify(cookies)}`);
+  }
+  if ((await page.evaluate(() => document.cookie)).includes("lotocar_session")) {
+    throw new Error("the page's scripts can read the session cookie");
+  }
+  const tab = await page.context().newPage();
+  await tab.goto(base + screen);
+  await seeTheBooking(tab);
+  if (await tab.locator("#ask-code").count()) throw new Error("asked to sign in again");
+  await waitForAddress(tab, screen);
+  await shot(tab, "same-browser");
+  // A reload keeps her signed in, on the same screen.
+  await tab.reload();
+  await seeTheBooking(tab);
+  await waitForAddress(tab, screen);
+  // Signing out forgets it: the link shows the sign-in screen again.
+  await tab.goto(base + "/reglages");
+  await tab.locator("button", { hasText: "Se déconnecter" }).click();
+  await tab.waitForSelector("#ask-code", { timeout });
+  await tab.goto(base + screen);
+  await tab.waitForSelector("#ask-code", { timeout });
+  if (await tab.locator("#booking-status").count()) throw new Error("the booking showed after signing out");
+  await shot(tab, "signed-out");
+
+  // The old link, in another browser (signed out): the same booking, and
   // the address becomes the screen's own.
   const other = await newPage(browser);
   const old = await other.goto(base + oldLink);

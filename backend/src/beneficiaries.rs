@@ -4,8 +4,6 @@
 //! coordinator sees only their territory's people; anyone else gets 404.
 //! The one writer of `beneficiaries` (the HTTP routes are in `relay`).
 
-use std::collections::HashMap;
-
 use lotocar_shared::people::DisplayName;
 use lotocar_shared::relay::{Beneficiary, BeneficiaryDraft, BeneficiaryPatch, Consent, ReachBy};
 use lotocar_shared::{Invalid, PhoneNumber};
@@ -13,7 +11,7 @@ use sqlx::FromRow;
 
 use crate::audit::{self, Action, Line, Subject};
 use crate::auth::AuthUser;
-use crate::db::{Db, Tx, from_ms, new_id, now_ms, placeholders};
+use crate::db::{Db, Tx, from_ms, new_id, now_ms};
 use crate::error::{Error, Result};
 use crate::notify::{self, PersonReach};
 use crate::places::gazetteer::Gazetteer;
@@ -267,23 +265,6 @@ pub async fn reach(tx: &mut Tx, id: &str) -> Result<Option<PersonReach>, sqlx::E
             _ => PersonReach::RelayCall,
         },
     ))
-}
-
-/// The names of registered people, by id ("" once erased).
-pub async fn names(db: &Db, ids: &[String]) -> Result<HashMap<String, String>, sqlx::Error> {
-    let mut names = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT id, display_name FROM beneficiaries WHERE id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            query = query.bind(id);
-        }
-        names.extend(query.fetch_all(&db.pool).await?);
-    }
-    Ok(names)
 }
 
 /// People not helped since `cutoff` (epoch ms) and with no need still

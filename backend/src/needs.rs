@@ -11,7 +11,6 @@ use lotocar_shared::api::{Need, TripPlace};
 use lotocar_shared::need::{NeedStatus, Purpose};
 use lotocar_shared::relay::{Outcome, RecordedOutcome};
 use lotocar_shared::schedule::NeedSchedule;
-use lotocar_shared::time::french_date;
 use sqlx::FromRow;
 
 use crate::db::{Db, Tx, code, day, from_json, from_ms, next_change, now_ms, to_json};
@@ -152,7 +151,18 @@ impl StoredNeed {
         self.status == NeedStatus::Open && self.last_date.is_none_or(|d| d >= today)
     }
 
+    /// As its owner sees it (the name of the person a relay posted it for
+    /// is for the territory's staff: [`StoredNeed::to_staff_api`]).
     pub fn to_api(&self) -> Need {
+        Need {
+            beneficiary_name: None,
+            ..self.to_staff_api()
+        }
+    }
+
+    /// As the relays and coordinators of its territory see it, with the
+    /// registered person's name.
+    pub fn to_staff_api(&self) -> Need {
         Need {
             id: self.id.clone(),
             summary: format!(
@@ -585,9 +595,4 @@ pub async fn dated_in(
         .fetch_all(&db.pool)
         .await?,
     )
-}
-
-/// "le mardi 8 décembre" for a one-off need's date.
-pub fn spoken_date(date: NaiveDate) -> String {
-    format!("le {}", french_date(date))
 }

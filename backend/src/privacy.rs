@@ -209,9 +209,12 @@ pub async fn export(trips: &Trips, user_id: &str) -> Result<Value> {
             })
         })
         .collect();
-    let territories = trips.territories.snapshot().await?;
-    let offers: Vec<Value> = crate::offers::all_of_owner(db, user_id)
-        .await?
+    let stored = crate::offers::all_of_owner(db, user_id).await?;
+    let territories = trips
+        .territories
+        .covering(stored.iter().map(|o| o.territory_id.as_deref()))
+        .await?;
+    let offers: Vec<Value> = stored
         .iter()
         .map(|o| {
             let mut value = json!(o.to_api(territories.tz_of(o.territory_id.as_deref())));
@@ -223,11 +226,8 @@ pub async fn export(trips: &Trips, user_id: &str) -> Result<Value> {
     // data, not the relay's).
     let needs: Vec<Value> = crate::needs::all_of_owner(db, user_id)
         .await?
-        .into_iter()
-        .map(|mut n| {
-            n.beneficiary_name = None;
-            json!(n.to_api())
-        })
+        .iter()
+        .map(|n| json!(n.to_api()))
         .collect();
     let bookings: Vec<Value> = crate::bookings::store::all_of_user(db, user_id)
         .await?

@@ -152,7 +152,7 @@ pub async fn record(
     .await?;
     let need = needs::get(&mut *tx, id).await?.ok_or_else(need_not_found)?;
     tx.commit().await?;
-    Ok(need.to_api())
+    Ok(need.to_staff_api())
 }
 
 fn need_not_found() -> Error {
@@ -335,7 +335,7 @@ async fn territory_requests(
         &filter.for_user(&user, &territory_id),
     )
     .await?;
-    Ok(Json(needs.iter().map(StoredNeed::to_api).collect()))
+    Ok(Json(needs.iter().map(StoredNeed::to_staff_api).collect()))
 }
 
 /// Records what became of a need: done, no driver, cancelled (by whom), no

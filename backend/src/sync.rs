@@ -58,8 +58,12 @@ async fn page(trips: &Trips, user_id: &str, since: i64) -> Result<SyncPage> {
     let upto = crate::db::last_change(&trips.db).await?;
     // (sequence number, change), merged in order at the end.
     let mut changes: Vec<(i64, SyncChange)> = Vec::new();
-    let territories = trips.territories.snapshot().await?;
-    for offer in crate::offers::changed_of(&trips.db, user_id, since, upto).await? {
+    let offers = crate::offers::changed_of(&trips.db, user_id, since, upto).await?;
+    let territories = trips
+        .territories
+        .covering(offers.iter().map(|o| o.territory_id.as_deref()))
+        .await?;
+    for offer in offers {
         let deleted = offer.deleted_at.is_some();
         changes.push((
             offer.change_seq,

@@ -111,6 +111,45 @@ impl Territories {
             .date_naive()
     }
 
+    /// The territories (cached), read again when one of `ids` is not in
+    /// the cache (a territory created a moment ago by the admin command).
+    pub async fn covering<'a>(
+        &self,
+        ids: impl IntoIterator<Item = Option<&'a str>>,
+    ) -> Result<Snapshot, sqlx::Error> {
+        let snapshot = self.snapshot().await?;
+        if ids
+            .into_iter()
+            .flatten()
+            .all(|id| snapshot.get(id).is_some())
+        {
+            return Ok(snapshot);
+        }
+        self.reload().await
+    }
+
+    /// The territory a trip between two départements belongs to (see
+    /// [`Snapshot::for_trip`]); when none covers them, the list is read
+    /// again, in case a territory was just created.
+    pub async fn for_trip(
+        &self,
+        origin_departement: Option<&str>,
+        destination_departement: Option<&str>,
+    ) -> Result<Option<Territory>, sqlx::Error> {
+        if let Some(t) = self
+            .snapshot()
+            .await?
+            .for_trip(origin_departement, destination_departement)
+        {
+            return Ok(Some(t.clone()));
+        }
+        Ok(self
+            .reload()
+            .await?
+            .for_trip(origin_departement, destination_departement)
+            .cloned())
+    }
+
     /// The territories (cached).
     pub async fn snapshot(&self) -> Result<Snapshot, sqlx::Error> {
         if let Some((at, snapshot)) = self.cache.read().expect("unpoisoned").as_ref()

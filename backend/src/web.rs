@@ -6,6 +6,15 @@
 //! Every screen has an address (`lotocar_mobile::Route`): the page is
 //! served at each of them, and at the links the notifications carry
 //! (`/bookings/{id}`…), so a link opens its screen.
+//!
+//! The browser keeps its sign-in in a cookie (`lotocar_session`: HttpOnly,
+//! SameSite=Strict, Secure behind https) holding the API session's token:
+//! a reload, a new tab or a link from an SMS opens signed in, until the
+//! session ends (it expires, the person signs out, or erases the account:
+//! the token then stops working, and the cookie is dropped). The page sets
+//! it after signing in with `POST /web/session` (the token as bearer), and
+//! removes it with `DELETE /web/session`; the socket reads it, from this
+//! site's pages only.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,13 +22,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{Method, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use dioxus::prelude::VirtualDom;
 use dioxus_liveview::{LiveViewPool, axum_socket, interpreter_glue};
 use lotocar_mobile::{App, AppConfig, Route};
 
+use crate::auth::sign_in::authenticate;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -27,6 +38,90 @@ pub fn router() -> Router<AppState> {
         .route("/", get(page))
         .route("/ws", get(socket))
         .route("/sw.js", get(service_worker))
+        .route("/web/session", post(keep_session).delete(drop_session))
+}
+
+const COOKIE: &str = "lotocar_session";
+
+/// The token of the browser's session cookie, if any.
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// `Set-Cookie` for `value` kept `max_age` seconds (0: removed).
+fn set_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if state.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("a token is a valid header value")
+}
+
+/// Keeps this browser signed in: the bearer token of a valid session goes
+/// into the cookie, for as long as a session lasts without use.
+async fn keep_session(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(token) = bearer(&headers) else {
+        return ApiError::Unauthorized.into_response();
+    };
+    match authenticate(&state.auth, token).await {
+        Ok(Some(_)) => {
+            let days = u64::from(state.config.session_days);
+            (
+                StatusCode::NO_CONTENT,
+                [(header::SET_COOKIE, set_cookie(&state, token, days * 86_400))],
+            )
+                .into_response()
+        }
+        Ok(None) => ApiError::Unauthorized.into_response(),
+        Err(err) => ApiError::from(err).into_response(),
+    }
+}
+
+/// Forgets the sign-in of this browser (signing out, erasing the account).
+async fn drop_session(State(state): State<AppState>) -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, set_cookie(&state, "", 0))],
+    )
+        .into_response()
+}
+
+/// Whether the socket is opened by a page of this site: the browser sends
+/// the page's origin; another site's page may not use the cookie.
+fn same_site(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // Not a browser (no cookie use without one): allowed, signed out.
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
 }
 
 /// The sessions' runtime.
@@ -93,12 +188,30 @@ async fn page() -> Html<String> {
     ))
 }
 
-async fn socket(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+async fn socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !same_site(&headers) {
+        return ApiError::Forbidden("Cette page n'est pas celle du service.".into())
+            .into_response();
+    }
+    // A session that ended (signed out elsewhere, account erased, expired)
+    // is not used: the page shows the sign-in screen.
+    let session = match cookie_token(&headers) {
+        Some(token) => match authenticate(&state.auth, &token).await {
+            Ok(Some(_)) => Some(token),
+            _ => None,
+        },
+        None => None,
+    };
     let pool = state.shell.pool.clone();
     let config = AppConfig {
         api_base: state.self_url.clone(),
         store_path: None,
         web: true,
+        session,
     };
     ws.on_upgrade(move |socket| async move {
         let _ = pool

@@ -209,5 +209,5 @@ async fn a_link_from_an_sms_opens_the_booking_once_signed_in() {
         &[&server.base, shots.to_str().unwrap(), &id, &link, PASSENGER],
         "deep link ok",
     );
-    assert!(shots.join("deeplink-06-old-link.png").exists());
+    assert!(shots.join("deeplink-08-old-link.png").exists());
 }

@@ -42,6 +42,7 @@ fn main() {
             .unwrap_or_else(|_| "http://127.0.0.1:8080".into()),
         store_path: Some(data_dir().join("store.json")),
         web: false,
+        session: None,
     };
     dioxus::LaunchBuilder::desktop()
         .with_cfg(
@@ -67,6 +68,7 @@ fn main() {
             .into(),
         store_path: Some(data_dir().join("store.json")),
         web: false,
+        session: None,
     };
     dioxus::LaunchBuilder::mobile()
         .with_context(config)

@@ -151,7 +151,17 @@ async fn sign_out(State(auth): State<Auth>, user: AuthUser) -> ApiResult<StatusC
     security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, body = Problem)))]
 async fn get_me(State(auth): State<Auth>, user: AuthUser) -> ApiResult<axum::Json<Me>> {
-    Ok(axum::Json(accounts::me(&auth.db, &user.id).await?))
+    Ok(axum::Json(
+        accounts::me(&auth.db, &user.id).await.map_err(gone)?,
+    ))
+}
+
+/// An account that vanished under its session: not signed in (401).
+fn gone(err: Error) -> ApiError {
+    match err {
+        Error::NotFound(_) => ApiError::Unauthorized,
+        other => other.into(),
+    }
 }
 
 /// Changes my display name, how I am notified, and whether my phone or
@@ -167,7 +177,9 @@ async fn patch_me(
 ) -> ApiResult<axum::Json<Me>> {
     let change = body.validate()?;
     Ok(axum::Json(
-        accounts::change_profile(&auth.db, &user.id, change).await?,
+        accounts::change_profile(&auth.db, &user.id, change)
+            .await
+            .map_err(gone)?,
     ))
 }
 

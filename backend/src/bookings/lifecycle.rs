@@ -48,7 +48,6 @@ impl Bookings {
         input: &BookingInput,
         creation: &Creation,
     ) -> Result<Answer> {
-        let territories = self.territories.snapshot().await?;
         let stored_need = needs::get_owned(&self.db.pool, &input.request_id, passenger_id)
             .await?
             .ok_or_else(|| {
@@ -60,6 +59,13 @@ impl Bookings {
         let stored_offer = crate::offers::get(&self.db.pool, &input.offer_id)
             .await?
             .ok_or_else(|| Error::not_found("Ce trajet n'existe plus."))?;
+        let territories = self
+            .territories
+            .covering([
+                stored_need.territory_id.as_deref(),
+                stored_offer.territory_id.as_deref(),
+            ])
+            .await?;
         let need = need_view(&stored_need, &territories).ok_or_else(|| {
             Error::conflict(
                 "request_closed",
@@ -506,10 +512,12 @@ impl Bookings {
     /// Regular bookings cover the next four weeks; new dates hold a seat if
     /// the booking is confirmed and one is free.
     async fn extend_regular(&self) -> Result<()> {
-        let territories = self.territories.snapshot().await?;
         for (booking, last) in store::live_regular(&self.db).await? {
             let Some(last) = last else { continue };
-            let tz = territories.tz_of(booking.territory_id.as_deref());
+            let tz = self
+                .territories
+                .tz_of(booking.territory_id.as_deref())
+                .await?;
             let today = crate::db::now().with_timezone(&tz).date_naive();
             let horizon = today + Duration::days(28);
             if last >= horizon - Duration::days(7) {
@@ -523,6 +531,10 @@ impl Bookings {
             };
             // A paused or withdrawn offer is not extended; the need is
             // booked (not open) once a driver confirmed.
+            let territories = self
+                .territories
+                .covering([offer.territory_id.as_deref()])
+                .await?;
             let Some(offer) = offer_view(&offer, &territories) else {
                 continue;
             };

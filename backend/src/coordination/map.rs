@@ -93,8 +93,8 @@ struct Running {
 }
 
 async fn running_offers(trips: &Trips, territory_id: &str) -> Result<Vec<Running>> {
-    let territories = trips.territories.snapshot().await?;
     let offers = offers::running_in(&trips.db, territory_id).await?;
+    let territories = trips.territories.covering([Some(territory_id)]).await?;
     let owners: Vec<String> = offers.iter().map(|o| o.owner_id.clone()).collect();
     let names = public_names(&trips.db, &owners).await?;
     let mut running = Vec::new();

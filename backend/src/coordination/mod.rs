@@ -205,7 +205,7 @@ async fn board(
         let mut found = trips.matches_of(&need).await?;
         found.truncate(3);
         entries.push(BoardEntry {
-            request: need.to_api(),
+            request: need.to_staff_api(),
             candidates: found,
         });
     }
@@ -264,11 +264,10 @@ async fn propose(
                 "match_proposed:{}:{}:{}",
                 input.request_id, input.offer_id, input.date
             )),
-            tz: trips
-                .territories
-                .tz_of(offer.territory_id.as_deref())
-                .await
-                .unwrap_or(territory.timezone),
+            tz: match offer.territory_id.as_deref() {
+                Some(id) => trips.territories.tz_of(Some(id)).await?,
+                None => territory.timezone,
+            },
             for_person: None,
         },
     )

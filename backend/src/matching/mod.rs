@@ -123,9 +123,19 @@ impl Matching {
         if upto <= since {
             return Ok(());
         }
-        let territories = self.territories.snapshot().await?;
+        let offers = crate::offers::changed(&self.db, since, upto).await?;
+        let needs = crate::needs::changed(&self.db, since, upto).await?;
+        let territories = self
+            .territories
+            .covering(
+                offers
+                    .iter()
+                    .map(|o| o.territory_id.as_deref())
+                    .chain(needs.iter().map(|n| n.territory_id.as_deref())),
+            )
+            .await?;
         let mut changes = Vec::new();
-        for offer in crate::offers::changed(&self.db, since, upto).await? {
+        for offer in offers {
             changes.push(Change::Offer {
                 offer: offer_view(&offer, &territories),
                 id: offer.id,
@@ -133,7 +143,7 @@ impl Matching {
         }
         let mps = self.meeting_points().await?;
         let rules = self.rules();
-        for need in crate::needs::changed(&self.db, since, upto).await? {
+        for need in needs {
             let entry = need_view(&need, &territories).map(|view| NeedEntry {
                 stops: need_stops(&view, &mps, &self.places.gazetteer, &rules),
                 need: view,

@@ -23,7 +23,10 @@ pub struct Delivery {
     pub id: String,
     pub notification_id: String,
     pub user_id: String,
-    pub channel: Channel,
+    /// `None`: a code this version does not know (written by a newer one).
+    pub channel: Option<Channel>,
+    /// The code on the row.
+    pub channel_code: String,
     pub attempts: i64,
     /// For a text to the person a relay acts for: her phone.
     pub to_phone: Option<String>,

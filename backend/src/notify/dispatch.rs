@@ -110,8 +110,10 @@ async fn claim(
     Ok(records
         .into_iter()
         .map(|r| Delivery {
-            // An unknown code (written by a newer version) fails at delivery.
-            channel: Channel::from_code(&r.channel).unwrap_or(Channel::Push),
+            // An unknown code (written by a newer version) fails at
+            // delivery, and is retried, maybe by a newer instance.
+            channel: Channel::from_code(&r.channel),
+            channel_code: r.channel,
             id: r.id,
             notification_id: r.notification_id,
             user_id: r.user_id,
@@ -161,7 +163,7 @@ async fn handle(dispatcher: &Dispatcher, owner: &str, d: Delivery) {
         .bind(at),
         Attempt::Failed(error) => {
             let attempts = d.attempts + 1;
-            tracing::warn!(delivery = %d.id, channel = d.channel.code(), attempts, %error, "delivery failed");
+            tracing::warn!(delivery = %d.id, channel = %d.channel_code, attempts, %error, "delivery failed");
             let (status, next) = if attempts >= MAX_ATTEMPTS {
                 ("dead", now)
             } else {
@@ -233,8 +235,8 @@ async fn deliver(dispatcher: &Dispatcher, d: &Delivery) -> anyhow::Result<Attemp
     let Some(row) = row else {
         return Ok(Attempt::Skipped);
     };
-    let Some(channel) = dispatcher.channels.get(d.channel) else {
-        anyhow::bail!("no channel {} on this server", d.channel.code());
+    let Some(channel) = d.channel.and_then(|c| dispatcher.channels.get(c)) else {
+        anyhow::bail!("no channel {} on this server", d.channel_code);
     };
     let url: String = row.try_get("url")?;
     let settings = &dispatcher.settings;

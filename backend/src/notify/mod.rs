@@ -98,15 +98,3 @@ pub async fn metrics(
         out,
     ))
 }
-
-/// Counts of deliveries by status (for tests and the benchmark).
-pub async fn delivery_counts(db: &Db) -> Result<HashMap<String, i64>, sqlx::Error> {
-    let mut counts = HashMap::new();
-    for row in sqlx::query("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status")
-        .fetch_all(&db.pool)
-        .await?
-    {
-        counts.insert(row.try_get("status")?, row.try_get("n")?);
-    }
-    Ok(counts)
-}

@@ -223,11 +223,6 @@ impl Places {
             }
         }
     }
-
-    /// The name of a current commune by INSEE code.
-    pub fn commune_name(&self, insee: &str) -> Option<String> {
-        self.gazetteer.current(insee).map(|c| c.name.clone())
-    }
 }
 
 /// Ranks communes found for the search key `key`.
@@ -334,10 +329,8 @@ impl Endpoints {
         }
         let territory = places
             .territories
-            .snapshot()
-            .await?
             .for_trip(origin_dep.as_deref(), dest_dep.as_deref())
-            .cloned();
+            .await?;
         Ok(Endpoints {
             origin,
             destination,
@@ -366,13 +359,5 @@ impl Endpoints {
     /// The id of the territory the ends fall in.
     pub fn territory_id(&self) -> Option<&str> {
         self.territory.as_ref().map(|t| t.id.as_str())
-    }
-
-    /// Their territory's time zone, or `default`.
-    pub fn timezone(&self, default: chrono_tz::Tz) -> chrono_tz::Tz {
-        self.territory
-            .as_ref()
-            .map(|t| t.timezone)
-            .unwrap_or(default)
     }
 }

@@ -64,7 +64,10 @@ impl Trips {
     }
 
     async fn announce(&self, tx: &mut Tx, offer: &StoredOffer) -> Result<()> {
-        let territories = self.territories.snapshot().await?;
+        let territories = self
+            .territories
+            .covering([offer.territory_id.as_deref()])
+            .await?;
         if let Some(view) = offer_view(offer, &territories) {
             self.matching.announce(tx, &view).await?;
         }
@@ -170,7 +173,10 @@ impl Trips {
         let offer = offers::get_owned(&self.db.pool, id, user_id)
             .await?
             .ok_or_else(not_found)?;
-        let territories = self.territories.snapshot().await?;
+        let territories = self
+            .territories
+            .covering([offer.territory_id.as_deref()])
+            .await?;
         let Some(view) = offer_view(&offer, &territories) else {
             return Ok(Vec::new());
         };
@@ -214,8 +220,11 @@ pub(super) async fn list_offers(
     State(trips): State<Trips>,
     user: AuthUser,
 ) -> ApiResult<Json<Vec<Offer>>> {
-    let territories = trips.territories.snapshot().await?;
     let offers = offers::of_owner(&trips.db, &user.id).await?;
+    let territories = trips
+        .territories
+        .covering(offers.iter().map(|o| o.territory_id.as_deref()))
+        .await?;
     Ok(Json(
         offers
             .iter()

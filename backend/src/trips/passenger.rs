@@ -37,6 +37,12 @@ impl Trips {
             input.validate(),
             Endpoints::resolve_input(&self.places, &input.origin, &input.destination).await,
         )?;
+        // The schedule first, in the time zone of where the trip goes.
+        let where_tz = self.territories.tz_of(ends.territory_id()).await?;
+        needs::check_schedule(
+            &draft.schedule,
+            crate::db::now().with_timezone(&where_tz).date_naive(),
+        )?;
         // A relay posts for a person they registered; the need belongs to
         // the person's territory, where its relays and coordinator see it.
         let beneficiary = match draft.on_behalf_of.as_deref() {
@@ -58,7 +64,6 @@ impl Trips {
         };
         let tz = self.territories.tz_of(territory_id.as_deref()).await?;
         let today = crate::db::now().with_timezone(&tz).date_naive();
-        needs::check_schedule(&draft.schedule, today)?;
         let id = new_id();
         // Matched before the need is written, so that the answer and its
         // idempotency record commit together.
@@ -175,7 +180,10 @@ impl Trips {
 
     /// The offers that can take a need, best first, each with a seat free.
     pub async fn matches_of(&self, need: &StoredNeed) -> Result<Vec<Match>> {
-        let territories = self.territories.snapshot().await?;
+        let territories = self
+            .territories
+            .covering([need.territory_id.as_deref()])
+            .await?;
         let Some(view) = need_view(need, &territories) else {
             return Ok(Vec::new());
         };

@@ -58,6 +58,7 @@ pub fn SignIn() -> Element {
                     // Signed in: this screen gives way to the asked one,
                     // so what follows must not be tied to it.
                     if app.web {
+                        spawn_forever(keep_browser_session(Some(session.token.clone())));
                         spawn_forever(subscribe_to_push(app, session.token));
                     }
                     if route == (Route::SignIn {}) {
@@ -92,6 +93,28 @@ pub fn SignIn() -> Element {
             button { id: "sign-in", onclick: enter, "Se connecter" }
         }
     }
+}
+
+/// In the browser: keeps the sign-in in the session cookie (the server
+/// sets it, HttpOnly, from the token), or forgets it (`None`).
+pub(crate) async fn keep_browser_session(token: Option<String>) {
+    let mut eval = document::eval(
+        r#"
+        const { token } = await dioxus.recv();
+        try {
+            await fetch("/web/session", token
+                ? { method: "POST", credentials: "same-origin", headers: { "authorization": "Bearer " + token } }
+                : { method: "DELETE", credentials: "same-origin" });
+            dioxus.send("done");
+        } catch (e) {
+            dioxus.send("failed: " + e);
+        }
+        "#,
+    );
+    // An object: LiveView's `dioxus.recv()` waits for a truthy message, and
+    // would spin forever on a bare `null`.
+    let _ = eval.send(serde_json::json!({ "token": token }));
+    let _ = eval.recv::<String>().await;
 }
 
 /// In the browser: a service worker, and a Web Push subscription with the
@@ -273,6 +296,9 @@ pub fn Settings() -> Element {
         spawn(async move {
             let api = app.api().await;
             let _ = api.sign_out().await;
+            if app.web {
+                keep_browser_session(None).await;
+            }
             app.with_engine(async |e| e.signed_out()).await;
             app.go(Route::SignIn {});
         });
@@ -294,6 +320,9 @@ pub fn Settings() -> Element {
         spawn(async move {
             match app.api().await.erase_me().await {
                 Ok(()) => {
+                    if app.web {
+                        keep_browser_session(None).await;
+                    }
                     app.with_engine(async |e| e.signed_out()).await;
                     app.go(Route::SignIn {});
                     app.say("Votre compte est supprimé. Merci d'avoir utilisé Lot'ô car.");

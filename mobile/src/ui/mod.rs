@@ -43,8 +43,12 @@ pub struct AppConfig {
     pub api_base: String,
     /// Where to keep the store (none: in memory).
     pub store_path: Option<PathBuf>,
-    /// The web shell: register a service worker and Web Push.
+    /// The web shell: register a service worker and Web Push, and keep
+    /// the sign-in in the browser's session cookie.
     pub web: bool,
+    /// The web shell: the token of the browser's session cookie, still
+    /// valid; the app opens signed in.
+    pub session: Option<String>,
 }
 
 /// What every screen shares: the engine (API, store, outbox), a snapshot
@@ -164,7 +168,12 @@ pub fn App() -> Element {
             .as_deref()
             .map(Store::load)
             .unwrap_or_default();
-        let engine = Engine::new(Api::new(&config.api_base), store, config.store_path.clone());
+        let mut engine = Engine::new(Api::new(&config.api_base), store, config.store_path.clone());
+        if let Some(token) = &config.session
+            && engine.store.token.as_ref() != Some(token)
+        {
+            engine.signed_in(token.clone());
+        }
         let snapshot = engine.store.clone();
         (Arc::new(tokio::sync::Mutex::new(engine)), snapshot)
     });
