@@ -2,8 +2,6 @@
 //! team and place changes, erasures), for its coordinator. The one writer
 //! of `audit_log`; lines are written in the transaction of what they tell.
 
-use sqlx::Row;
-
 use crate::db::{Db, Tx, from_ms, new_id, now_ms, placeholders};
 
 /// What was done.
@@ -116,23 +114,23 @@ pub async fn scrub(tx: &mut Tx, subject_ids: &[String]) -> Result<(), sqlx::Erro
 
 /// What a person did as a relay or coordinator, for the export of their data.
 pub async fn actions_of(db: &Db, actor_id: &str) -> Result<Vec<serde_json::Value>, sqlx::Error> {
-    sqlx::query(
+    type Row = (Option<String>, String, String, String, String, i64);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT territory_id, action, subject_kind, subject_id, detail, at FROM audit_log
          WHERE actor_id = $1 ORDER BY at",
     )
     .bind(actor_id)
     .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(serde_json::json!({
-            "territory_id": r.try_get::<Option<String>, _>("territory_id")?,
-            "action": r.try_get::<String, _>("action")?,
-            "subject_kind": r.try_get::<String, _>("subject_kind")?,
-            "subject_id": r.try_get::<String, _>("subject_id")?,
-            "detail": r.try_get::<String, _>("detail")?,
-            "at": from_ms(r.try_get("at")?),
-        }))
-    })
-    .collect()
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(territory_id, action, subject_kind, subject_id, detail, at)| {
+                serde_json::json!({
+                    "territory_id": territory_id, "action": action, "subject_kind": subject_kind,
+                    "subject_id": subject_id, "detail": detail, "at": from_ms(at),
+                })
+            },
+        )
+        .collect())
 }

@@ -16,7 +16,6 @@ use lotocar_shared::api::Problem;
 use lotocar_shared::relay::Outcome;
 use lotocar_shared::reporting::{CommuneFigures, Figures, Impact, MonthFigures, Reason};
 use serde::Deserialize;
-use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -195,40 +194,31 @@ pub async fn compute(
 ) -> Result<Impact> {
     let co2_per_km = reporting.co2_kg_per_km;
     let circuity = reporting.circuity;
-    let rows = sqlx::query(
-        "SELECT owner_id, on_behalf_of, first_date, origin_insee, origin_label, origin_lat, origin_lon,
-                dest_lat, dest_lon, seats, status, outcome
-         FROM needs WHERE territory_id = $1 AND ($2 = '' OR first_date >= $2) AND ($3 = '' OR first_date <= $3)",
-    )
-    .bind(territory_id)
-    .bind(from.map(|d| d.to_string()).unwrap_or_default())
-    .bind(to.map(|d| d.to_string()).unwrap_or_default())
-    .fetch_all(&reporting.db.pool)
-    .await?;
-    let mut needs = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let owner: String = r.try_get("owner_id")?;
-        let behalf: Option<String> = r.try_get("on_behalf_of")?;
-        let a = GeoPoint::new(r.try_get("origin_lat")?, r.try_get("origin_lon")?);
-        let b = GeoPoint::new(r.try_get("dest_lat")?, r.try_get("dest_lon")?);
-        let seats: i64 = r.try_get("seats")?;
+    let mut needs = Vec::new();
+    for need in crate::needs::dated_in(&reporting.db, territory_id, from, to).await? {
+        let a = GeoPoint::new(need.origin.lat, need.origin.lon);
+        let b = GeoPoint::new(need.destination.lat, need.destination.lon);
         let km = match (a, b) {
-            (Ok(a), Ok(b)) => a.distance_m(b) * circuity / 1000.0 * seats as f64,
+            (Ok(a), Ok(b)) => a.distance_m(b) * circuity / 1000.0 * need.seats as f64,
             _ => 0.0,
         };
-        let insee: Option<String> = r.try_get("origin_insee")?;
-        let commune_label = insee
+        let commune_label = need
+            .origin
+            .insee
             .as_deref()
             .and_then(|i| reporting.places.gazetteer.current(i))
             .map(|c| c.name.clone())
             .unwrap_or_else(|| "?".into());
         needs.push(Row_ {
-            person: behalf.map(|b| format!("b:{b}")).unwrap_or(owner),
-            first_date: r.try_get("first_date")?,
-            commune_insee: insee,
+            person: need
+                .on_behalf_of
+                .map(|b| format!("b:{b}"))
+                .unwrap_or(need.owner_id),
+            first_date: need.first_date.to_string(),
+            commune_insee: need.origin.insee,
             commune_label,
-            status: r.try_get("status")?,
-            outcome: r.try_get("outcome")?,
+            status: need.status.code().to_string(),
+            outcome: need.outcome.map(|o| o.outcome.code().to_string()),
             km,
         });
     }
@@ -260,7 +250,7 @@ pub async fn compute(
             *reasons.entry(outcome.code()).or_default() += 1;
         }
     }
-    let declined: i64 = sqlx::query(
+    let (declined,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) AS n FROM bookings b JOIN needs n ON n.id = b.need_id
          WHERE n.territory_id = $1 AND b.status = 'CANCELLED' AND b.status_by = b.driver_id
            AND ($2 = '' OR n.first_date >= $2) AND ($3 = '' OR n.first_date <= $3)",
@@ -269,8 +259,7 @@ pub async fn compute(
     .bind(from.map(|d| d.to_string()).unwrap_or_default())
     .bind(to.map(|d| d.to_string()).unwrap_or_default())
     .fetch_one(&reporting.db.pool)
-    .await?
-    .try_get("n")?;
+    .await?;
 
     let returning = done_by_person.values().filter(|&&n| n >= 2).count();
     let mut reasons: Vec<Reason> = reasons

@@ -16,7 +16,6 @@ use lotocar_shared::reporting::{RegistryExport, RegistryJourney};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -79,6 +78,27 @@ struct ExportParams {
     to: Option<String>,
 }
 
+/// A completed booking with its two people, as the export reads it.
+#[derive(sqlx::FromRow)]
+struct Done {
+    id: String,
+    offer_id: String,
+    first_date: String,
+    seats: i64,
+    leg: String,
+    pickup: String,
+    dropoff: String,
+    driver_id: String,
+    passenger_id: String,
+    on_behalf_of: Option<String>,
+    driver_name: String,
+    driver_phone: Option<String>,
+    passenger_name: String,
+    passenger_phone: Option<String>,
+    beneficiary_name: Option<String>,
+    beneficiary_phone: Option<String>,
+}
+
 /// One person's trip on a day: (trip id, start, index of the journey).
 type DayTrip = (String, DateTime<Utc>, usize);
 
@@ -129,11 +149,11 @@ async fn export(
     };
     let from = day("from", &params.from)?;
     let to = day("to", &params.to)?;
-    let rows = sqlx::query(
+    let rows: Vec<Done> = sqlx::query_as(
         "SELECT b.id, b.offer_id, b.first_date, b.seats, b.leg, b.pickup, b.dropoff, b.driver_id, b.passenger_id,
                 n.on_behalf_of,
-                d.display_name AS driver_name, d.phone AS driver_phone, d.erased_at AS driver_erased,
-                p.display_name AS passenger_name, p.phone AS passenger_phone, p.erased_at AS passenger_erased,
+                d.display_name AS driver_name, d.phone AS driver_phone,
+                p.display_name AS passenger_name, p.phone AS passenger_phone,
                 bf.display_name AS beneficiary_name, bf.phone AS beneficiary_phone
          FROM bookings b
          JOIN needs n ON n.id = b.need_id
@@ -156,40 +176,32 @@ async fn export(
     let now = crate::db::now();
     let mut journeys = Vec::new();
     // (identity, date) → the trips and start times of that person that day.
-    for r in &rows {
-        let pickup: MatchStop = serde_json::from_str(&r.try_get::<String, _>("pickup")?)
-            .map_err(anyhow::Error::from)?;
-        let dropoff: MatchStop = serde_json::from_str(&r.try_get::<String, _>("dropoff")?)
-            .map_err(anyhow::Error::from)?;
-        let booking_id: String = r.try_get("id")?;
-        let date: String = r.try_get("first_date")?;
-        let offer_id: String = r.try_get("offer_id")?;
-        let seats: i64 = r.try_get("seats")?;
+    for r in rows {
+        let pickup: MatchStop = crate::db::from_json("pickup", &r.pickup)?;
+        let dropoff: MatchStop = crate::db::from_json("dropoff", &r.dropoff)?;
+        let (booking_id, date, offer_id, seats) = (r.id, r.first_date, r.offer_id, r.seats);
         let driver = Person {
-            id: r.try_get("driver_id")?,
-            name: r.try_get("driver_name")?,
-            phone: r.try_get("driver_phone")?,
+            id: r.driver_id,
+            name: r.driver_name,
+            phone: r.driver_phone,
         };
-        let behalf: Option<String> = r.try_get("on_behalf_of")?;
-        let passenger = match &behalf {
+        let passenger = match &r.on_behalf_of {
             Some(b) => Person {
                 id: format!("b{}", b.replace('-', "")),
-                name: r
-                    .try_get::<Option<String>, _>("beneficiary_name")?
-                    .unwrap_or_default(),
-                phone: r.try_get("beneficiary_phone")?,
+                name: r.beneficiary_name.unwrap_or_default(),
+                phone: r.beneficiary_phone,
             },
             None => Person {
-                id: r.try_get("passenger_id")?,
-                name: r.try_get("passenger_name")?,
-                phone: r.try_get("passenger_phone")?,
+                id: r.passenger_id,
+                name: r.passenger_name,
+                phone: r.passenger_phone,
             },
         };
         let mut flags = Vec::new();
         // Check-ins at the meeting point: class C when both sides did,
         // B when one did; the start is where and when the passenger (else
         // the driver) checked in.
-        let checkins = sqlx::query(
+        let checkins: Vec<(String, f64, f64, i64)> = sqlx::query_as(
             "SELECT side, lat, lon, at FROM booking_checkins WHERE booking_id = $1 ORDER BY side DESC",
         )
         .bind(&booking_id)
@@ -201,11 +213,7 @@ async fn export(
             _ => "C",
         };
         let (start_at, start_lat, start_lon) = match checkins.first() {
-            Some(c) => (
-                crate::db::from_ms(c.try_get("at")?),
-                c.try_get::<f64, _>("lat")?,
-                c.try_get::<f64, _>("lon")?,
-            ),
+            Some((_, lat, lon, at)) => (crate::db::from_ms(*at), *lat, *lon),
             None => (
                 pickup.at.with_timezone(&Utc),
                 pickup.place.lat,
@@ -243,8 +251,7 @@ async fn export(
         };
         let driver_identity = identity(&driver, "driver", &mut flags);
         let passenger_identity = identity(&passenger, "passenger", &mut flags);
-        let leg: String = r.try_get("leg")?;
-        let trip_id = format!("{offer_id}-{date}-{leg}");
+        let trip_id = format!("{offer_id}-{date}-{}", r.leg);
         let body = json!({
             "operator_journey_id": booking_id.replace('-', "").to_lowercase(),
             "operator_trip_id": trip_id,

@@ -17,7 +17,6 @@ use lotocar_shared::relay::{
 };
 use lotocar_shared::reporting::AuditEntry;
 use serde::Deserialize;
-use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -383,7 +382,7 @@ async fn audit_log(
         .await?;
     // A report across the log, the reveals, the people and their needs:
     // read-only, names read now (so that erasing a person erases them here).
-    let rows = sqlx::query(
+    let rows: Vec<AuditRow> = sqlx::query_as(
         "SELECT a.at, a.actor_id, COALESCE(u.display_name, '') AS actor_name, a.action,
                 a.subject_kind, a.subject_id, a.detail,
                 COALESCE(
@@ -407,20 +406,31 @@ async fn audit_log(
     .bind(&territory_id)
     .fetch_all(&trips.db.pool)
     .await?;
-    let entries = rows
-        .iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                at: from_ms(r.try_get("at")?),
-                actor_id: r.try_get("actor_id")?,
-                actor_name: r.try_get("actor_name")?,
-                action: r.try_get("action")?,
-                subject_kind: r.try_get("subject_kind")?,
-                subject_id: r.try_get("subject_id")?,
-                subject_name: r.try_get("subject_name")?,
-                detail: r.try_get("detail")?,
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| AuditEntry {
+                at: from_ms(r.at),
+                actor_id: r.actor_id,
+                actor_name: r.actor_name,
+                action: r.action,
+                subject_kind: r.subject_kind,
+                subject_id: r.subject_id,
+                subject_name: r.subject_name,
+                detail: r.detail,
             })
-        })
-        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Json(entries))
+            .collect(),
+    ))
+}
+
+/// A line of the coordinator's view of the audit log.
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    at: i64,
+    actor_id: String,
+    actor_name: String,
+    action: String,
+    subject_kind: String,
+    subject_id: String,
+    detail: String,
+    subject_name: String,
 }

@@ -13,7 +13,6 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
-use sqlx::Row;
 
 use crate::db::{Db, now_ms};
 
@@ -207,28 +206,41 @@ impl Territories {
     }
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<Territory, sqlx::Error> {
-    let tz: String = row.try_get("timezone")?;
-    Ok(Territory {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        brand: row.try_get("brand")?,
-        departements: row
-            .try_get::<String, _>("departements")?
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
-        timezone: tz.parse().unwrap_or(chrono_tz::Europe::Paris),
-    })
+/// A `territories` row.
+#[derive(sqlx::FromRow)]
+struct Record {
+    id: String,
+    name: String,
+    brand: String,
+    /// Space-separated département codes.
+    departements: String,
+    timezone: String,
+}
+
+impl From<Record> for Territory {
+    fn from(r: Record) -> Territory {
+        Territory {
+            departements: r
+                .departements
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            // Written from a checked `Tz` by `upsert`.
+            timezone: r.timezone.parse().unwrap_or(chrono_tz::Europe::Paris),
+            id: r.id,
+            name: r.name,
+            brand: r.brand,
+        }
+    }
 }
 
 async fn list(db: &Db) -> Result<Vec<Territory>, sqlx::Error> {
-    sqlx::query("SELECT id, name, brand, departements, timezone FROM territories ORDER BY id")
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    let records: Vec<Record> = sqlx::query_as(
+        "SELECT id, name, brand, departements, timezone FROM territories ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(records.into_iter().map(Territory::from).collect())
 }
 
 /// Creates the territory, or updates it when it exists (idempotent); for

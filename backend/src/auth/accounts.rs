@@ -7,7 +7,7 @@ use lotocar_shared::contact::Contact;
 use lotocar_shared::coordination::StaffMember;
 use lotocar_shared::people::{Channel, Role};
 use lotocar_shared::text::public_name;
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 
 use crate::db::{Db, Tx, from_ms, new_id, now_ms, placeholders};
 use crate::error::{Error, Result};
@@ -42,12 +42,12 @@ pub async fn find_or_create(db: &Db, contact: &Contact) -> Result<String, sqlx::
              VALUES ($2, '', NULL, $1, 'email', $3, $3, $3) ON CONFLICT DO NOTHING",
         ),
     };
-    if let Some(row) = sqlx::query(lookup)
+    if let Some((id,)) = sqlx::query_as::<_, (String,)>(lookup)
         .bind(contact.as_str())
         .fetch_optional(&db.pool)
         .await?
     {
-        return row.try_get("id");
+        return Ok(id);
     }
     sqlx::query(insert)
         .bind(contact.as_str())
@@ -56,11 +56,11 @@ pub async fn find_or_create(db: &Db, contact: &Contact) -> Result<String, sqlx::
         .execute(&db.writer)
         .await?;
     // Whoever won a concurrent first sign-in, this reads their row.
-    sqlx::query(lookup)
+    let (id,): (String,) = sqlx::query_as(lookup)
         .bind(contact.as_str())
         .fetch_one(&db.pool)
-        .await?
-        .try_get("id")
+        .await?;
+    Ok(id)
 }
 
 /// A person's profile with their roles.
@@ -160,23 +160,22 @@ pub async fn set_name_and_sharing(
 }
 
 pub async fn roles(db: &Db, user_id: &str) -> Result<Vec<RoleGrant>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT role, territory_id FROM user_roles WHERE user_id = $1 ORDER BY territory_id, role",
     )
     .bind(user_id)
     .fetch_all(&db.pool)
     .await?;
-    let mut grants = Vec::with_capacity(rows.len());
-    for row in rows {
-        let role: String = row.try_get("role")?;
-        if let Some(role) = Role::from_code(&role) {
-            grants.push(RoleGrant {
-                role,
-                territory_id: row.try_get("territory_id")?,
-            });
-        }
-    }
-    Ok(grants)
+    // A role this version does not know is not granted.
+    Ok(rows
+        .into_iter()
+        .filter_map(|(role, territory_id)| {
+            Some(RoleGrant {
+                role: Role::from_code(&role)?,
+                territory_id,
+            })
+        })
+        .collect())
 }
 
 /// Grants `role` in `territory_id` to whoever signs in with `contact`
@@ -229,7 +228,7 @@ pub async fn revoke_role(
 
 /// The territory's relays, coordinators and admins.
 pub async fn staff_of(db: &Db, territory_id: &str) -> Result<Vec<StaffMember>> {
-    let rows = sqlx::query(
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT u.id, u.display_name, COALESCE(u.phone, u.email, '') AS contact, r.role
          FROM user_roles r JOIN users u ON u.id = r.user_id
          WHERE r.territory_id = $1 ORDER BY r.role, u.display_name",
@@ -237,30 +236,29 @@ pub async fn staff_of(db: &Db, territory_id: &str) -> Result<Vec<StaffMember>> {
     .bind(territory_id)
     .fetch_all(&db.pool)
     .await?;
-    let mut staff = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let Some(role) = Role::from_code(&r.try_get::<String, _>("role")?) else {
-            continue;
-        };
-        staff.push(StaffMember {
-            user_id: r.try_get("id")?,
-            display_name: r.try_get("display_name")?,
-            contact: r.try_get("contact")?,
-            role,
-        });
-    }
-    Ok(staff)
+    Ok(rows
+        .into_iter()
+        .filter_map(|(user_id, display_name, contact, role)| {
+            Some(StaffMember {
+                role: Role::from_code(&role)?,
+                user_id,
+                display_name,
+                contact,
+            })
+        })
+        .collect())
 }
 
 /// A person's display name ("" when erased or unknown).
 pub async fn display_name(db: &Db, user_id: &str) -> Result<String, sqlx::Error> {
-    Ok(sqlx::query("SELECT display_name FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&db.pool)
-        .await?
-        .map(|r| r.try_get("display_name"))
-        .transpose()?
-        .unwrap_or_default())
+    Ok(
+        sqlx::query_as::<_, (String,)>("SELECT display_name FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&db.pool)
+            .await?
+            .map(|(name,)| name)
+            .unwrap_or_default(),
+    )
 }
 
 /// Public names ("Marie D.") of people, by id.
@@ -271,13 +269,12 @@ pub async fn public_names(db: &Db, ids: &[String]) -> Result<HashMap<String, Str
             "SELECT id, display_name FROM users WHERE id IN ({})",
             placeholders(1, chunk.len())
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
         for id in chunk {
             query = query.bind(id);
         }
-        for row in query.fetch_all(&db.pool).await? {
-            let name: String = row.try_get("display_name")?;
-            names.insert(row.try_get("id")?, public_name(&name));
+        for (id, name) in query.fetch_all(&db.pool).await? {
+            names.insert(id, public_name(&name));
         }
     }
     Ok(names)
@@ -296,21 +293,17 @@ pub async fn reach<'e, E>(executor: E, user_id: &str) -> Result<Option<Reach>, s
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(
+    let row: Option<(Option<String>, Option<String>, String)> = sqlx::query_as(
         "SELECT phone, email, preferred_channel FROM users WHERE id = $1 AND erased_at IS NULL",
     )
     .bind(user_id)
     .fetch_optional(executor)
-    .await?
-    .map(|row| {
-        Ok(Reach {
-            phone: row.try_get("phone")?,
-            email: row.try_get("email")?,
-            preferred: Channel::from_code(&row.try_get::<String, _>("preferred_channel")?)
-                .unwrap_or(Channel::Push),
-        })
-    })
-    .transpose()
+    .await?;
+    Ok(row.map(|(phone, email, preferred)| Reach {
+        phone,
+        email,
+        preferred: Channel::from_code(&preferred).unwrap_or(Channel::Push),
+    }))
 }
 
 /// The phone and e-mail a person agreed to show to the other party of a
@@ -319,38 +312,31 @@ pub async fn shared_contact(
     tx: &mut Tx,
     user_id: &str,
 ) -> Result<Option<ContactDetails>, sqlx::Error> {
-    let Some(row) =
-        sqlx::query("SELECT phone, email, share_phone, share_email FROM users WHERE id = $1")
+    let row: Option<(Option<String>, Option<String>, i64, i64)> =
+        sqlx::query_as("SELECT phone, email, share_phone, share_email FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&mut **tx)
-            .await?
-    else {
+            .await?;
+    let Some((phone, email, share_phone, share_email)) = row else {
         return Ok(None);
     };
-    let phone = (row.try_get::<i64, _>("share_phone")? != 0)
-        .then(|| row.try_get::<Option<String>, _>("phone"))
-        .transpose()?
-        .flatten();
-    let email = (row.try_get::<i64, _>("share_email")? != 0)
-        .then(|| row.try_get::<Option<String>, _>("email"))
-        .transpose()?
-        .flatten();
+    let phone = phone.filter(|_| share_phone != 0);
+    let email = email.filter(|_| share_email != 0);
     Ok((phone.is_some() || email.is_some()).then_some(ContactDetails { phone, email }))
 }
 
 /// When the person was last seen and their profile last changed.
 pub async fn activity(db: &Db, user_id: &str) -> Result<(i64, i64), sqlx::Error> {
-    let row = sqlx::query("SELECT last_seen_at, updated_at FROM users WHERE id = $1")
+    sqlx::query_as("SELECT last_seen_at, updated_at FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_one(&db.pool)
-        .await?;
-    Ok((row.try_get("last_seen_at")?, row.try_get("updated_at")?))
+        .await
 }
 
 /// Accounts not seen since `cutoff` (epoch ms), with no role: the
 /// retention purge erases them.
 pub async fn inactive_since(db: &Db, cutoff: i64, limit: i64) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query(
+    let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT id FROM users WHERE erased_at IS NULL AND last_seen_at < $1
            AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = users.id)
          LIMIT $2",
@@ -358,10 +344,8 @@ pub async fn inactive_since(db: &Db, cutoff: i64, limit: i64) -> Result<Vec<Stri
     .bind(cutoff)
     .bind(limit)
     .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(|r| r.try_get("id"))
-    .collect()
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 /// Erases a person's account in `tx`: name, phone, e-mail and consents
@@ -369,20 +353,14 @@ pub async fn inactive_since(db: &Db, cutoff: i64, limit: i64) -> Result<Vec<Stri
 /// buckets that name their contact. The row stays (an id others' figures
 /// point to), marked erased.
 pub async fn erase(tx: &mut Tx, user_id: &str) -> Result<()> {
-    let contacts: Vec<String> = match sqlx::query("SELECT phone, email FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut **tx)
-        .await?
-    {
-        Some(row) => [
-            row.try_get::<Option<String>, _>("phone")?,
-            row.try_get::<Option<String>, _>("email")?,
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        None => Vec::new(),
-    };
+    let row: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT phone, email FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let contacts: Vec<String> = row
+        .map(|(phone, email)| [phone, email].into_iter().flatten().collect())
+        .unwrap_or_default();
     super::sign_in::erase(tx, user_id, &contacts).await?;
     sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
         .bind(user_id)

@@ -9,7 +9,6 @@ use lotocar_shared::api::{AuthSession, AuthStarted, UserSummary};
 use lotocar_shared::contact::Contact;
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use subtle::ConstantTimeEq;
 
 use super::{Auth, AuthUser, accounts};
@@ -105,7 +104,7 @@ pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> R
     .await?;
     // Each attempt is spent atomically, so that parallel guesses cannot
     // exceed the allowance.
-    let row = sqlx::query(
+    let row: Option<(String, i64)> = sqlx::query_as(
         "UPDATE sign_in_codes SET attempts = attempts + 1
          WHERE contact = $1 AND attempts < $2 AND expires_at > $3
          RETURNING code_hash, attempts",
@@ -115,14 +114,12 @@ pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> R
     .bind(now_ms())
     .fetch_optional(&auth.db.writer)
     .await?;
-    let Some(row) = row else {
+    let Some((stored, attempts)) = row else {
         return Err(Error::field(
             "code",
             "Ce code n'est plus valable (expiré, déjà utilisé ou trop d'essais). Demandez un nouveau code.",
         ));
     };
-    let stored: String = row.try_get("code_hash")?;
-    let attempts: i64 = row.try_get("attempts")?;
     let expected = hash_code(&auth.code_secret, contact, code);
     if !bool::from(stored.as_bytes().ct_eq(expected.as_bytes())) {
         let left = CODE_MAX_ATTEMPTS - attempts;
@@ -169,12 +166,10 @@ pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> R
 /// hour per session.
 pub async fn authenticate(auth: &Auth, token: &str) -> Result<Option<AuthUser>> {
     let token_hash = hash_token(token);
-    let Some(row) = session(&auth.db, &token_hash).await? else {
+    let Some((id, last_used, display_name)) = session(&auth.db, &token_hash).await? else {
         return Ok(None);
     };
     let now = now_ms();
-    let id: String = row.try_get("user_id")?;
-    let last_used: i64 = row.try_get("last_used_at")?;
     if now - last_used > HOUR_MS {
         let expires = now + i64::from(auth.settings.session_days) * 86_400_000;
         sqlx::query("UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE token_hash = $1")
@@ -187,14 +182,15 @@ pub async fn authenticate(auth: &Auth, token: &str) -> Result<Option<AuthUser>> 
     }
     Ok(Some(AuthUser {
         roles: accounts::roles(&auth.db, &id).await?,
-        display_name: row.try_get("display_name")?,
+        display_name,
         id,
         token_hash,
     }))
 }
 
-async fn session(db: &Db, token_hash: &str) -> Result<Option<sqlx::any::AnyRow>, sqlx::Error> {
-    sqlx::query(
+/// A live session: its user, when it was last used, the user's name.
+async fn session(db: &Db, token_hash: &str) -> Result<Option<(String, i64, String)>, sqlx::Error> {
+    sqlx::query_as(
         "SELECT s.user_id, s.last_used_at, u.display_name
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2",
@@ -210,8 +206,7 @@ async fn session(db: &Db, token_hash: &str) -> Result<Option<sqlx::any::AnyRow>,
 pub async fn user_for_token(db: &Db, token: &str) -> Result<Option<String>> {
     Ok(session(db, &hash_token(token))
         .await?
-        .map(|row| row.try_get("user_id"))
-        .transpose()?)
+        .map(|(user_id, _, _)| user_id))
 }
 
 pub(super) async fn end_session(db: &Db, token_hash: &str) -> Result<()> {
@@ -251,15 +246,13 @@ pub async fn rate_limit(
         .bind(now - window_ms)
         .execute(&db.writer)
         .await?;
-    let row = sqlx::query(
+    let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
         "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM rate_limit_hits WHERE bucket = $1",
     )
     .bind(bucket)
     .fetch_one(&db.pool)
     .await?;
-    let count: i64 = row.try_get("n")?;
     if count >= i64::from(limit) {
-        let oldest: Option<i64> = row.try_get("oldest")?;
         let wait_ms = oldest.unwrap_or(now) + window_ms - now;
         return Err(Error::TooManyRequests {
             retry_after: (wait_ms.max(1000) as u64).div_ceil(1000),
@@ -316,22 +309,13 @@ pub(super) async fn erase(tx: &mut Tx, user_id: &str, contacts: &[String]) -> Re
 
 /// The person's sessions, for the export of their data.
 pub async fn sessions_of(db: &Db, user_id: &str) -> Result<Vec<(i64, i64, i64)>> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT created_at, last_used_at, expires_at FROM sessions
          WHERE user_id = $1 ORDER BY created_at",
     )
     .bind(user_id)
     .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok((
-            r.try_get("created_at")?,
-            r.try_get("last_used_at")?,
-            r.try_get("expires_at")?,
-        ))
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?)
+    .await?)
 }
 
 #[cfg(test)]
