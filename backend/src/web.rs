@@ -109,12 +109,18 @@ async fn drop_session(State(state): State<AppState>) -> Response {
 }
 
 /// Whether the socket is opened by a page of this site: the browser sends
-/// the page's origin; another site's page may not use the cookie.
-fn same_site(headers: &HeaderMap) -> bool {
+/// the page's origin, which must be the service's public address
+/// (`--public-url`, as behind a reverse proxy) or the host asked; another
+/// site's page may not use the cookie.
+fn same_site(headers: &HeaderMap, public_url: &str) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         // Not a browser (no cookie use without one): allowed, signed out.
         return true;
     };
+    let public = public_url.trim_end_matches('/');
+    if origin.eq_ignore_ascii_case(public) {
+        return true;
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -193,7 +199,7 @@ async fn socket(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !same_site(&headers) {
+    if !same_site(&headers, &state.config.public_url) {
         return ApiError::Forbidden("Cette page n'est pas celle du service.".into())
             .into_response();
     }
@@ -230,4 +236,58 @@ async fn service_worker() -> impl IntoResponse {
         ],
         include_str!("../../assets/sw.js"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        if let Some(origin) = origin {
+            headers.insert(header::ORIGIN, HeaderValue::from_str(origin).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn only_this_sites_pages_open_the_socket() {
+        let public = "https://lotocar.example.fr";
+        // The page itself, directly or behind a proxy that rewrites Host.
+        assert!(same_site(
+            &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"),
+            public
+        ));
+        assert!(same_site(
+            &headers(Some("https://lotocar.example.fr"), "127.0.0.1:8080"),
+            public
+        ));
+        // Another site's page.
+        assert!(!same_site(
+            &headers(Some("https://evil.example"), "lotocar.example.fr"),
+            public
+        ));
+        assert!(!same_site(
+            &headers(
+                Some("https://lotocar.example.fr.evil.example"),
+                "127.0.0.1:8080"
+            ),
+            public
+        ));
+        // Not a browser.
+        assert!(same_site(&headers(None, "127.0.0.1:8080"), public));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; lotocar_session=tok; b=2"),
+        );
+        assert_eq!(cookie_token(&headers).as_deref(), Some("tok"));
+        headers.insert(header::COOKIE, HeaderValue::from_static("lotocar_session="));
+        assert_eq!(cookie_token(&headers), None);
+    }
 }
