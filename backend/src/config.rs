@@ -33,8 +33,14 @@ pub struct Config {
     pub demo: bool,
 
     /// Development mode: sign-in codes are returned in the API response.
+    /// Refused on an address other than loopback.
     #[arg(long, env = "LOTOCAR_DEV")]
     pub dev: bool,
+
+    /// Development only (with --dev): accept Web Push endpoints over plain
+    /// http:// to loopback addresses (a local test receiver).
+    #[arg(long, env = "LOTOCAR_DEV_ALLOW_LOCAL_PUSH")]
+    pub dev_allow_local_push: bool,
 
     /// Territory whose places rank first in searches when a request names none.
     #[arg(long, env = "LOTOCAR_TERRITORY")]
@@ -44,9 +50,11 @@ pub struct Config {
     #[arg(long, env = "LOTOCAR_TIMEZONE", default_value = "Europe/Paris")]
     pub timezone: Tz,
 
-    /// Read the client address from X-Forwarded-For (behind a reverse proxy).
-    #[arg(long, env = "LOTOCAR_TRUST_PROXY")]
-    pub trust_proxy: bool,
+    /// Reverse proxies in front of the server (addresses or networks,
+    /// comma-separated: "127.0.0.1,10.0.0.0/8"): the client's address is the
+    /// right-most X-Forwarded-For hop they did not add. None: the peer.
+    #[arg(long, env = "LOTOCAR_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::auth::client_ip::Cidr>,
 
     /// Sign-in codes one contact may request per hour.
     #[arg(long, env = "LOTOCAR_CODES_PER_CONTACT_HOUR", default_value_t = 5)]
@@ -168,12 +176,41 @@ pub struct Config {
     )]
     pub dev_clock_offset_hours: i64,
 
+    /// Web app pages one client address may keep open at once (an office
+    /// behind one address has several people).
+    #[arg(long, env = "LOTOCAR_WEB_SOCKETS_PER_CLIENT", default_value_t = 40)]
+    pub web_sockets_per_client: usize,
+
+    /// Seconds a web app page may stay silent before its connection is
+    /// closed (open pages ping every 30 s).
+    #[arg(long, env = "LOTOCAR_WEB_IDLE_SECONDS", default_value_t = 120)]
+    pub web_idle_seconds: u64,
+
     /// Log format: "text" or "json".
     #[arg(long, env = "LOTOCAR_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
 }
 
 impl Config {
+    /// Refuses settings that would put a development server on the
+    /// internet: `--dev` returns sign-in codes to whoever asks.
+    pub fn check_deployment(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.dev || self.bind.ip().is_loopback(),
+            "--dev returns sign-in codes to whoever asks: it is refused on {} (bind to 127.0.0.1, or leave out --dev)",
+            self.bind
+        );
+        anyhow::ensure!(
+            !self.dev_allow_local_push || self.dev,
+            "--dev-allow-local-push is for tests: it needs --dev"
+        );
+        anyhow::ensure!(
+            self.dev_clock_offset_hours == 0 || self.dev,
+            "--dev-clock-offset-hours needs --dev"
+        );
+        Ok(())
+    }
+
     /// Road times: OSRM when configured, else crow-fly.
     pub fn router(&self) -> anyhow::Result<Arc<dyn Router>> {
         Ok(match &self.osrm_url {

@@ -80,51 +80,69 @@ impl Creation {
     }
 
     /// The first response when the key was seen before, else a write
-    /// transaction to create in.
+    /// transaction to create in. The key is claimed in that transaction
+    /// (an unfinished record): a retry sent meanwhile waits for it to
+    /// commit (on the key's unique index on PostgreSQL; for the write lock
+    /// on SQLite), then answers what it answered.
     pub async fn begin(&self, db: &Db) -> Result<Attempt> {
-        if let Some(key) = &self.key
-            && let Some(answer) = self.replay(db, key).await?
-        {
+        let Some(key) = &self.key else {
+            return Ok(Attempt::Fresh(db.begin_write().await?));
+        };
+        if let Some(answer) = self.replay(db, key).await? {
             return Ok(Attempt::Replay(answer));
         }
-        Ok(Attempt::Fresh(db.begin_write().await?))
+        let mut tx = db.begin_write().await?;
+        let now = now_ms();
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3",
+        )
+        .bind(&self.user_id)
+        .bind(key)
+        .bind(now - KEEP_MS)
+        .execute(&mut *tx)
+        .await?;
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
+             VALUES ($1, $2, $3, 0, '', $4)",
+        )
+        .bind(&self.user_id)
+        .bind(key)
+        .bind(&self.fingerprint)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match claimed {
+            Ok(_) => Ok(Attempt::Fresh(tx)),
+            // Claimed and committed by a concurrent request: its answer.
+            Err(err) if is_unique_violation(&err) => {
+                tx.rollback().await?;
+                self.replay(db, key)
+                    .await?
+                    .map(Attempt::Replay)
+                    .ok_or_else(|| anyhow::anyhow!("idempotency record vanished").into())
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Records `created` as the answer to this key in `tx`, commits, and
     /// answers 201 with it.
-    pub async fn commit(&self, db: &Db, mut tx: Tx, created: &impl Serialize) -> Result<Answer> {
+    pub async fn commit(&self, _db: &Db, mut tx: Tx, created: &impl Serialize) -> Result<Answer> {
         let body = serde_json::to_string(created).map_err(anyhow::Error::from)?;
         if let Some(key) = &self.key {
-            let now = now_ms();
             sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-                .bind(now - KEEP_MS)
+                .bind(now_ms() - KEEP_MS)
                 .execute(&mut *tx)
                 .await?;
-            let recorded = sqlx::query(
-                "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+            sqlx::query(
+                "UPDATE idempotency_keys SET status = $3, body = $4 WHERE user_id = $1 AND key = $2",
             )
             .bind(&self.user_id)
             .bind(key)
-            .bind(&self.fingerprint)
             .bind(i64::from(StatusCode::CREATED.as_u16()))
             .bind(&body)
-            .bind(now)
             .execute(&mut *tx)
-            .await;
-            match recorded {
-                // A concurrent retry got there first: drop ours, answer theirs.
-                Err(err) if is_unique_violation(&err) => {
-                    tx.rollback().await?;
-                    return self
-                        .replay(db, key)
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("idempotency record vanished").into());
-                }
-                other => {
-                    other?;
-                }
-            }
+            .await?;
         }
         tx.commit().await?;
         Ok(Answer {
@@ -137,7 +155,7 @@ impl Creation {
     async fn replay(&self, db: &Db, key: &str) -> Result<Option<Answer>> {
         let row = sqlx::query(
             "SELECT fingerprint, status, body FROM idempotency_keys
-         WHERE user_id = $1 AND key = $2 AND created_at >= $3",
+         WHERE user_id = $1 AND key = $2 AND created_at >= $3 AND status > 0",
         )
         .bind(&self.user_id)
         .bind(key)

@@ -28,6 +28,11 @@ impl Jobs {
         if let Err(err) = crate::privacy::purge_inactive(&self.trips, self.retention_months).await {
             tracing::warn!(error = %err, "retention purge failed");
         }
+        // Sign-in limits count over an hour: a day of hits is plenty.
+        if let Err(err) = crate::auth::sign_in::purge_expired(&self.trips.db, 24 * 3_600_000).await
+        {
+            tracing::warn!(error = %err, "sign-in purge failed");
+        }
     }
 }
 

@@ -49,8 +49,8 @@ use crate::state::AppState;
 /// Opens the database, loads the gazetteer and serves until SIGTERM or
 /// SIGINT, finishing the requests in flight.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    config.check_deployment()?;
     if config.dev_clock_offset_hours != 0 {
-        anyhow::ensure!(config.dev, "--dev-clock-offset-hours needs --dev");
         db::set_clock_offset_hours(config.dev_clock_offset_hours);
         tracing::warn!(
             hours = config.dev_clock_offset_hours,

@@ -18,6 +18,7 @@ use crate::notify::channels::{
     Channels, DeliveryChannel, EmailChannel, PushChannel, RelayInboxChannel, SmsChannel,
 };
 use crate::notify::dispatch::{self, Dispatcher};
+use crate::notify::endpoints::Policy;
 use crate::notify::push::Vapid;
 use crate::notify::{Live, Notify};
 use crate::places::Places;
@@ -82,7 +83,13 @@ impl AppState {
                 session_days: config.session_days,
                 codes_per_contact_hour: config.codes_per_contact_hour,
                 signin_per_ip_hour: config.signin_per_ip_hour,
-                trust_proxy: config.trust_proxy,
+                trusted_proxies: config.trusted_proxies.clone(),
+                shell_key: {
+                    use rand::Rng;
+                    let mut bytes = [0u8; 32];
+                    rand::rng().fill(&mut bytes);
+                    hex::encode(bytes)
+                },
             },
             sms.clone(),
             mail.clone(),
@@ -95,14 +102,15 @@ impl AppState {
             default_territory: config.territory.clone(),
         };
         let vapid = Arc::new(Vapid::load_or_create(&db, &config.vapid_subject).await?);
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(64)
-            .build()?;
+        let endpoints = Policy {
+            allow_local: config.dev_allow_local_push,
+        };
         let channels: Vec<Arc<dyn DeliveryChannel>> = vec![
             Arc::new(PushChannel {
                 db: db.clone(),
-                http,
+                http: endpoints.client()?,
                 vapid: vapid.clone(),
+                endpoints,
             }),
             Arc::new(SmsChannel {
                 db: db.clone(),
@@ -132,6 +140,7 @@ impl AppState {
             db: db.clone(),
             live: Arc::new(Live::default()),
             vapid,
+            endpoints,
         };
         let matching = Matching {
             db: db.clone(),
@@ -162,6 +171,10 @@ impl AppState {
             trips: trips.clone(),
             retention_months: config.retention_months,
         };
+        let shell = Shell::new(crate::web::Limits {
+            per_client: config.web_sockets_per_client,
+            idle: std::time::Duration::from_secs(config.web_idle_seconds.max(1)),
+        });
         Ok(AppState(Arc::new(Inner {
             config,
             db,
@@ -175,7 +188,7 @@ impl AppState {
             trips,
             reporting,
             jobs,
-            shell: Shell::default(),
+            shell,
             self_url,
         })))
     }

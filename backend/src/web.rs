@@ -16,19 +16,26 @@
 //! removes it with `DELETE /web/session`; the socket reads it, from this
 //! site's pages only.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::ws::Message;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use dioxus::prelude::VirtualDom;
-use dioxus_liveview::{LiveViewPool, axum_socket, interpreter_glue};
+use dioxus_liveview::{LiveViewError, LiveViewPool, interpreter_glue};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use lotocar_mobile::api::OnBehalf;
 use lotocar_mobile::{App, AppConfig, Route};
 
+use crate::auth::client_ip::client_ip;
 use crate::auth::sign_in::authenticate;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -130,15 +137,59 @@ fn same_site(headers: &HeaderMap, public_url: &str) -> bool {
         .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
 }
 
-/// The sessions' runtime.
+/// The sessions' runtime, and the sockets open per client address.
 pub struct Shell {
     pool: Arc<LiveViewPool>,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    limits: Limits,
 }
 
-impl Default for Shell {
-    fn default() -> Self {
+/// How many sockets one client address may hold, and how long a silent
+/// one stays (the page pings every 30 s: silence means it is gone).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub per_client: usize,
+    pub idle: Duration,
+}
+
+impl Shell {
+    pub fn new(limits: Limits) -> Shell {
         Shell {
             pool: Arc::new(LiveViewPool::new()),
+            open: Arc::default(),
+            limits,
+        }
+    }
+
+    /// A place for one more socket of `client`, given back when dropped;
+    /// `None` when it holds as many as allowed.
+    fn admit(&self, client: IpAddr) -> Option<Admitted> {
+        let mut open = self.open.lock().expect("unpoisoned");
+        let count = open.entry(client).or_default();
+        if *count >= self.limits.per_client {
+            return None;
+        }
+        *count += 1;
+        Some(Admitted {
+            open: self.open.clone(),
+            client,
+        })
+    }
+}
+
+struct Admitted {
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    client: IpAddr,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().expect("unpoisoned");
+        if let Some(count) = open.get_mut(&self.client) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.client);
+            }
         }
     }
 }
@@ -164,7 +215,7 @@ where
         Box::pin(async move {
             let read = method == Method::GET || method == Method::HEAD;
             if read && is_screen(uri.path()) {
-                page().await.into_response()
+                page().await
             } else {
                 otherwise().await.into_response()
             }
@@ -173,10 +224,32 @@ where
 }
 
 /// The page: it connects to `/ws` (from any address) and the app shows
-/// the screen of the address.
-async fn page() -> Html<String> {
-    Html(format!(
-        r##"<!DOCTYPE html>
+/// the screen of the address. Its one inline script carries a nonce that
+/// its Content-Security-Policy allows (LiveView runs the scripts the
+/// server sends through `Function`, hence `'unsafe-eval'`; the app's
+/// styles are set inline, hence `'unsafe-inline'` for styles only).
+async fn page() -> Response {
+    let nonce = {
+        use base64::Engine;
+        use rand::Rng;
+        let mut bytes = [0u8; 18];
+        rand::rng().fill(&mut bytes);
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let glue =
+        interpreter_glue("/ws").replacen("<script>", &format!("<script nonce=\"{nonce}\">"), 1);
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    (
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&policy).expect("a policy is a header value"),
+        )],
+        Html(format!(
+            r##"<!DOCTYPE html>
 <html lang="fr">
 <head>
 <meta charset="utf-8">
@@ -187,15 +260,17 @@ async fn page() -> Html<String> {
 <body>
 <div id="main"></div>
 <noscript>Lot'ô car a besoin de JavaScript dans ce navigateur.</noscript>
-{}
+{glue}
 </body>
-</html>"##,
-        interpreter_glue("/ws")
-    ))
+</html>"##
+        )),
+    )
+        .into_response()
 }
 
 async fn socket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -203,6 +278,15 @@ async fn socket(
         return ApiError::Forbidden("Cette page n'est pas celle du service.".into())
             .into_response();
     }
+    let settings = &state.auth.settings;
+    let client = client_ip(peer.ip(), &headers, &settings.trusted_proxies);
+    let Some(admitted) = state.shell.admit(client) else {
+        return ApiError::TooManyRequests {
+            retry_after: 60,
+            detail: "Trop de pages ouvertes depuis cette adresse : fermez-en quelques-unes.".into(),
+        }
+        .into_response();
+    };
     // A session that ended (signed out elsewhere, account erased, expired)
     // is not used: the page shows the sign-in screen.
     let session = match cookie_token(&headers) {
@@ -213,19 +297,119 @@ async fn socket(
         None => None,
     };
     let pool = state.shell.pool.clone();
+    let idle = state.shell.limits.idle;
     let config = AppConfig {
         api_base: state.self_url.clone(),
         store_path: None,
         web: true,
         session,
+        // The API counts this browser's requests, not the shell's.
+        on_behalf: Some(OnBehalf {
+            client: client.to_string(),
+            key: settings.shell_key.clone(),
+        }),
     };
     ws.on_upgrade(move |socket| async move {
+        // Its place is given back when the session ends.
+        let _admitted = admitted;
+        // A socket silent for `idle` ends its session (its page is gone).
+        let socket = Idle::new(socket, idle);
         let _ = pool
-            .launch_virtualdom(axum_socket(socket), move || {
+            .launch_virtualdom(liveview_socket(socket), move || {
                 VirtualDom::new(App).with_root_context(config)
             })
             .await;
     })
+}
+
+/// A socket whose stream of messages ends after `idle` without one.
+struct Idle<S> {
+    inner: S,
+    idle: Duration,
+    silence: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<S> Idle<S> {
+    fn new(inner: S, idle: Duration) -> Idle<S> {
+        Idle {
+            inner,
+            idle,
+            silence: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+}
+
+impl<S: Stream + Unpin> Stream for Idle<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(item) => {
+                let until = tokio::time::Instant::now() + this.idle;
+                this.silence.as_mut().reset(until);
+                Poll::Ready(item)
+            }
+            Poll::Pending => match this.silence.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl<S: Sink<M> + Unpin, M> Sink<M> for Idle<S> {
+    type Error = S::Error;
+
+    fn poll_ready(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        Pin::new(&mut self.inner).poll_ready(cx)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: M) -> Result<(), S::Error> {
+        Pin::new(&mut self.inner).start_send(item)
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// The LiveView socket over an axum WebSocket (as `axum_socket`, on any
+/// stream of its messages).
+fn liveview_socket<S>(socket: S) -> impl dioxus_liveview::LiveViewSocket
+where
+    S: Stream<Item = Result<Message, axum::Error>>
+        + Sink<Message, Error = axum::Error>
+        + Send
+        + 'static,
+{
+    socket
+        .map(|message| {
+            message
+                .map_err(|_| LiveViewError::SendingFailed)?
+                .into_text()
+                .map(|s| s.as_str().into())
+                .map_err(|_| LiveViewError::SendingFailed)
+        })
+        .with(|bytes: Vec<u8>| async move { Ok::<_, axum::Error>(Message::Binary(bytes.into())) })
+        .sink_map_err(|_| LiveViewError::SendingFailed)
 }
 
 async fn service_worker() -> impl IntoResponse {

@@ -30,6 +30,7 @@ fn prompt() -> Options {
         ("LOTOCAR_QUIET_END_HOUR".into(), "0".into()),
         ("LOTOCAR_RETRY_BASE_MS".into(), "20".into()),
         ("LOTOCAR_DELIVERY_LEASE_SECONDS".into(), "2".into()),
+        ("LOTOCAR_DEV_ALLOW_LOCAL_PUSH".into(), "true".into()),
     ]);
     options
 }

@@ -83,6 +83,17 @@ pub struct Api {
     base: String,
     token: Option<String>,
     http: reqwest::Client,
+    /// The web shell: the browser it serves, passed on to the server so
+    /// that limits count that person, not the shell.
+    on_behalf: Option<OnBehalf>,
+}
+
+/// The browser a web shell session serves, and the key that makes the
+/// server believe it (the server's own shell only).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnBehalf {
+    pub client: String,
+    pub key: String,
 }
 
 impl PartialEq for Api {
@@ -101,7 +112,13 @@ impl Api {
                 .timeout(Duration::from_secs(20))
                 .build()
                 .expect("an HTTP client"),
+            on_behalf: None,
         }
+    }
+
+    /// The same client, speaking for the browser a web shell serves.
+    pub fn on_behalf_of(self, on_behalf: Option<OnBehalf>) -> Api {
+        Api { on_behalf, ..self }
     }
 
     pub fn base(&self) -> &str {
@@ -133,6 +150,11 @@ impl Api {
         }
         if let Some(key) = key {
             request = request.header("idempotency-key", key);
+        }
+        if let Some(on_behalf) = &self.on_behalf {
+            request = request
+                .header("x-lotocar-shell-client", &on_behalf.client)
+                .header("x-lotocar-shell-key", &on_behalf.key);
         }
         if let Some(body) = body {
             request = request.json(body);

@@ -43,6 +43,7 @@ fn main() {
         store_path: Some(data_dir().join("store.json")),
         web: false,
         session: None,
+        on_behalf: None,
     };
     dioxus::LaunchBuilder::desktop()
         .with_cfg(
@@ -69,6 +70,7 @@ fn main() {
         store_path: Some(data_dir().join("store.json")),
         web: false,
         session: None,
+        on_behalf: None,
     };
     dioxus::LaunchBuilder::mobile()
         .with_context(config)

@@ -8,6 +8,7 @@
 //! `rate_limit_hits` (see [`accounts`] and [`sign_in`]).
 
 pub mod accounts;
+pub mod client_ip;
 pub mod sign_in;
 
 use std::net::{IpAddr, SocketAddr};
@@ -51,8 +52,11 @@ pub struct Settings {
     pub session_days: u32,
     pub codes_per_contact_hour: u32,
     pub signin_per_ip_hour: u32,
-    /// Read the client's address from X-Forwarded-For.
-    pub trust_proxy: bool,
+    /// The reverse proxies whose `X-Forwarded-For` hops are believed.
+    pub trusted_proxies: Vec<client_ip::Cidr>,
+    /// What the web shell of this process sends to be believed about the
+    /// browser it serves (random, made at start).
+    pub shell_key: String,
 }
 
 impl Auth {
@@ -291,8 +295,9 @@ where
     }
 }
 
-/// The client's IP address: the peer, or the first X-Forwarded-For hop
-/// when the server is told it runs behind a proxy.
+/// The client's IP address (see [`client_ip`]): the peer, the right-most
+/// `X-Forwarded-For` hop not added by a trusted proxy, or, for the web
+/// shell of this process, the browser it serves.
 pub struct ClientIp(pub IpAddr);
 
 impl<S> FromRequestParts<S> for ClientIp
@@ -303,21 +308,19 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
-        if Auth::from_ref(state).settings.trust_proxy
-            && let Some(ip) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
-        {
-            return Ok(ClientIp(ip));
-        }
+        let settings = &Auth::from_ref(state).settings;
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        Ok(ClientIp(peer))
+        if let Some(browser) = client_ip::from_shell(peer, &parts.headers, &settings.shell_key) {
+            return Ok(ClientIp(browser));
+        }
+        Ok(ClientIp(client_ip::client_ip(
+            peer,
+            &parts.headers,
+            &settings.trusted_proxies,
+        )))
     }
 }

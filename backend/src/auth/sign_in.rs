@@ -232,7 +232,10 @@ pub fn hash_code(secret: &[u8], contact: &Contact, code: &str) -> String {
 }
 
 /// Records one request in `bucket`; refuses it with 429 when `limit`
-/// requests were already made in the last `window_ms`.
+/// requests were already made in the last `window_ms`. Counting and
+/// recording are one step, whatever the concurrency: the bucket's row is
+/// updated first, so parallel requests of one bucket wait for each other
+/// (its row lock on PostgreSQL; the write lock on SQLite).
 pub async fn rate_limit(
     db: &Db,
     bucket: &str,
@@ -241,18 +244,28 @@ pub async fn rate_limit(
     detail: &str,
 ) -> Result<()> {
     let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO rate_limit_buckets (bucket, touched_at) VALUES ($1, $2)
+         ON CONFLICT (bucket) DO UPDATE SET touched_at = $2",
+    )
+    .bind(bucket)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1 AND at <= $2")
         .bind(bucket)
         .bind(now - window_ms)
-        .execute(&db.writer)
+        .execute(&mut *tx)
         .await?;
     let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
         "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM rate_limit_hits WHERE bucket = $1",
     )
     .bind(bucket)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *tx)
     .await?;
     if count >= i64::from(limit) {
+        tx.commit().await?;
         let wait_ms = oldest.unwrap_or(now) + window_ms - now;
         return Err(Error::TooManyRequests {
             retry_after: (wait_ms.max(1000) as u64).div_ceil(1000),
@@ -262,8 +275,30 @@ pub async fn rate_limit(
     sqlx::query("INSERT INTO rate_limit_hits (bucket, at) VALUES ($1, $2)")
         .bind(bucket)
         .bind(now)
-        .execute(&db.writer)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets what is over: expired codes, hits older than `keep_ms`, and the
+/// buckets not used since (the scheduled jobs run it).
+pub async fn purge_expired(db: &Db, keep_ms: i64) -> Result<()> {
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM sign_in_codes WHERE expires_at < $1")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM rate_limit_hits WHERE at < $1")
+        .bind(now - keep_ms)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM rate_limit_buckets WHERE touched_at < $1")
+        .bind(now - keep_ms)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -299,10 +334,15 @@ pub(super) async fn erase(tx: &mut Tx, user_id: &str, contacts: &[String]) -> Re
             .bind(contact)
             .execute(&mut **tx)
             .await?;
-        sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1")
-            .bind(format!("contact:{contact}"))
-            .execute(&mut **tx)
-            .await?;
+        for sql in [
+            "DELETE FROM rate_limit_hits WHERE bucket = $1",
+            "DELETE FROM rate_limit_buckets WHERE bucket = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(format!("contact:{contact}"))
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     Ok(())
 }

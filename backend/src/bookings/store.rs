@@ -395,7 +395,19 @@ pub async fn insert(tx: &mut Tx, new: NewBooking<'_>) -> Result<StoredBooking> {
     .bind(now)
     .bind(change_seq)
     .execute(&mut **tx)
-    .await?;
+    .await
+    .map_err(|err| {
+        // One live booking per need, offer, leg and date (a unique index):
+        // a parallel twin of this request won.
+        if crate::db::is_unique_violation(&err) {
+            Error::conflict(
+                "already_booked",
+                "Vous avez déjà demandé une place sur ce trajet : voyez vos réservations.",
+            )
+        } else {
+            err.into()
+        }
+    })?;
     for date in new.dates {
         add_date(tx, &id, *date).await?;
     }

@@ -91,8 +91,11 @@ impl Channels {
 /// Web Push to every browser or phone the person subscribed.
 pub struct PushChannel {
     pub db: Db,
+    /// From [`super::endpoints::Policy::client`]: internal addresses are
+    /// never connected to, redirects never followed.
     pub http: reqwest::Client,
     pub vapid: Arc<Vapid>,
+    pub endpoints: super::endpoints::Policy,
 }
 
 impl DeliveryChannel for PushChannel {
@@ -118,6 +121,13 @@ impl DeliveryChannel for PushChannel {
             let mut gone = 0;
             let mut errors = Vec::new();
             for subscription in &subscriptions {
+                // Stored before the rules, or a literal address: checked
+                // again; a refused one is forgotten.
+                if self.endpoints.parse(&subscription.endpoint).is_err() {
+                    gone += 1;
+                    super::subscriptions::forget(&self.db, &subscription.id).await?;
+                    continue;
+                }
                 match push::send(
                     &self.http,
                     &self.vapid,

@@ -9,6 +9,7 @@
 
 pub mod channels;
 pub mod dispatch;
+pub mod endpoints;
 pub mod inbox;
 pub mod outbox;
 pub mod push;
@@ -38,6 +39,8 @@ pub struct Notify {
     pub db: Db,
     pub live: Arc<Live>,
     pub vapid: Arc<Vapid>,
+    /// Which push endpoints are accepted.
+    pub endpoints: endpoints::Policy,
 }
 
 pub fn router<S>() -> OpenApiRouter<S>

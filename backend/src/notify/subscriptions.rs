@@ -84,12 +84,18 @@ async fn subscribe(
     ApiJson(input): ApiJson<PushSubscriptionInput>,
 ) -> ApiResult<(StatusCode, Json<PushSubscription>)> {
     let checked = input.validate()?;
-    // The same endpoint registered again (or by someone else on a shared
-    // browser) now belongs to this person.
-    let (id,): (String,) = sqlx::query_as(
+    if let Err(refused) = notify.endpoints.check(&checked.endpoint).await {
+        return Err(Error::field("endpoint", refused.0).into());
+    }
+    // The same endpoint registered again by its person (new keys), or on a
+    // shared browser by someone else who proves it is the same browser
+    // (the same keys), now belongs to this person; anyone else is refused.
+    let moved: Option<(String,)> = sqlx::query_as(
         "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (endpoint) DO UPDATE SET user_id = $2, p256dh = $4, auth = $5
+           WHERE push_subscriptions.user_id = $2
+              OR (push_subscriptions.p256dh = $4 AND push_subscriptions.auth = $5)
          RETURNING id",
     )
     .bind(new_id())
@@ -98,8 +104,15 @@ async fn subscribe(
     .bind(&checked.p256dh)
     .bind(&checked.auth)
     .bind(now_ms())
-    .fetch_one(&notify.db.writer)
+    .fetch_optional(&notify.db.writer)
     .await?;
+    let Some((id,)) = moved else {
+        return Err(Error::conflict(
+            "endpoint_taken",
+            "Cet appareil reçoit déjà les notifications d'une autre personne : elle doit d'abord se déconnecter de ce navigateur.",
+        )
+        .into());
+    };
     Ok((
         StatusCode::CREATED,
         Json(PushSubscription {

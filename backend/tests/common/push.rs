@@ -119,6 +119,18 @@ impl PushReceiver {
         subscription
     }
 
+    /// The subscription JSON a device's browser sends again (the same
+    /// keys), at `endpoint`.
+    pub fn subscription_of(&self, name: &str, endpoint: &str) -> Value {
+        let inner = self.inner.lock().unwrap();
+        let device = &inner.devices[name];
+        json!({
+            "endpoint": endpoint,
+            "expirationTime": null,
+            "keys": { "p256dh": B64.encode(&device.public), "auth": B64.encode(device.auth) },
+        })
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.inner.lock().unwrap().received.clone()
     }

@@ -49,6 +49,8 @@ pub struct AppConfig {
     /// The web shell: the token of the browser's session cookie, still
     /// valid; the app opens signed in.
     pub session: Option<String>,
+    /// The web shell: the browser served, for the server's limits.
+    pub on_behalf: Option<crate::api::OnBehalf>,
 }
 
 /// What every screen shares: the engine (API, store, outbox), a snapshot
@@ -168,7 +170,8 @@ pub fn App() -> Element {
             .as_deref()
             .map(Store::load)
             .unwrap_or_default();
-        let mut engine = Engine::new(Api::new(&config.api_base), store, config.store_path.clone());
+        let api = Api::new(&config.api_base).on_behalf_of(config.on_behalf.clone());
+        let mut engine = Engine::new(api, store, config.store_path.clone());
         if let Some(token) = &config.session
             && engine.store.token.as_ref() != Some(token)
         {
