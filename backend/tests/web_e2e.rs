@@ -211,3 +211,27 @@ async fn a_link_from_an_sms_opens_the_booking_once_signed_in() {
     );
     assert!(shots.join("deeplink-08-old-link.png").exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_person_of_the_web_shell_has_her_own_sign_in_limit() {
+    if !browser_ready() {
+        return;
+    }
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            env: vec![
+                ("LOTOCAR_SIGNIN_PER_IP_HOUR".into(), "4".into()),
+                ("LOTOCAR_TRUSTED_PROXIES".into(), "127.0.0.1".into()),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let shots = workspace().join("target/e2e");
+    node(
+        "limits.mjs",
+        &[&server.base, shots.to_str().unwrap()],
+        "limits ok",
+    );
+}

@@ -71,6 +71,21 @@ fn internal_v6(ip: Ipv6Addr) -> bool {
         // Documentation 2001:db8::/32; IPv4-compatible ::/96 (deprecated).
         || (first == 0x2001 && ip.segments()[1] == 0x0db8)
         || (ip.segments()[..6].iter().all(|s| *s == 0))
+        // An IPv4 address inside IPv6: NAT64 64:ff9b::/96, 6to4 2002::/16.
+        || embedded_v4(ip).is_some_and(internal_v4)
+}
+
+/// The IPv4 address a NAT64 or 6to4 address leads to.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(v4(s[6], s[7]))
+    } else if s[0] == 0x2002 {
+        Some(v4(s[1], s[2]))
+    } else {
+        None
+    }
 }
 
 /// Why an endpoint is refused, in French, for the person.
@@ -194,6 +209,8 @@ mod tests {
             "https://[fd00::1]/x",
             "https://[fe80::1]/x",
             "https://[ff02::1]/x",
+            "https://[64:ff9b::7f00:1]/x",
+            "https://[2002:a9fe:a9fe::1]/x",
             "https://user:pass@push.example.net/x",
             "ftp://push.example.net/x",
             "not a url",
@@ -210,6 +227,7 @@ mod tests {
             "https://web.push.apple.com/QF",
             "https://93.184.216.34/x",
             "https://[2a00:1450:4007:80e::200a]/x",
+            "https://[64:ff9b::5db8:d822]/x",
         ] {
             assert!(STRICT.parse(endpoint).is_ok(), "{endpoint} was refused");
         }

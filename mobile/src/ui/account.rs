@@ -39,7 +39,7 @@ pub fn SignIn() -> Element {
                 }
                 Err(err) => {
                     errors.set(err.field_errors());
-                    app.say(err.message());
+                    app.warn(err.message());
                 }
             }
         });
@@ -69,7 +69,7 @@ pub fn SignIn() -> Element {
                 }
                 Err(err) => {
                     errors.set(err.field_errors());
-                    app.say(err.message());
+                    app.warn(err.message());
                 }
             }
         });
@@ -251,7 +251,7 @@ pub fn Profile() -> Element {
                 }
                 Err(err) => {
                     errors.set(err.field_errors());
-                    app.say(err.message());
+                    app.warn(err.message());
                 }
             }
         });
@@ -312,7 +312,7 @@ pub fn Settings() -> Element {
                     exported.set(Some(json));
                     app.say("Vos données sont prêtes : enregistrez le fichier.");
                 }
-                Err(err) => app.say(err.message()),
+                Err(err) => app.warn(err.message()),
             }
         });
     };
@@ -327,7 +327,7 @@ pub fn Settings() -> Element {
                     app.go(Route::SignIn {});
                     app.say("Votre compte est supprimé. Merci d'avoir utilisé Lot'ô car.");
                 }
-                Err(err) => app.say(err.message()),
+                Err(err) => app.warn(err.message()),
             }
         });
     };

@@ -149,12 +149,12 @@ async fn check_in(app: AppHandle, id: String) {
         .ok()
         .flatten();
     let Some(position) = position else {
-        app.say("Position introuvable : autorisez la localisation, puis réessayez.");
+        app.warn("Position introuvable : autorisez la localisation, puis réessayez.");
         return;
     };
     match app.api().await.check_in(&id, &position).await {
         Ok(()) => app.say("C'est noté : vous êtes au rendez-vous."),
-        Err(err) => app.say(err.message()),
+        Err(err) => app.warn(err.message()),
     }
 }
 

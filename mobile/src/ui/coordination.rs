@@ -73,7 +73,7 @@ pub fn Board() -> Element {
                                         spawn(async move {
                                             match app.api().await.propose(&territory(&app), &input).await {
                                                 Ok(()) => app.say("Proposition envoyée au conducteur."),
-                                                Err(err) => app.say(err.message()),
+                                                Err(err) => app.warn(err.message()),
                                             }
                                         });
                                     } },
@@ -157,7 +157,7 @@ pub fn Team() -> Element {
                 }
                 Err(err) => {
                     errors.set(err.field_errors());
-                    app.say(err.message());
+                    app.warn(err.message());
                 }
             }
         });
@@ -195,7 +195,7 @@ pub fn Team() -> Element {
                 }
                 Err(err) => {
                     errors.set(err.field_errors());
-                    app.say(err.message());
+                    app.warn(err.message());
                 }
             }
         });
@@ -212,7 +212,7 @@ pub fn Team() -> Element {
                     version += 1;
                     app.say("C'est retiré.");
                 }
-                Err(err) => app.say(err.message()),
+                Err(err) => app.warn(err.message()),
             }
         });
     };
@@ -235,7 +235,7 @@ pub fn Team() -> Element {
                 }
                 Err(err) => {
                     errors.set(err.field_errors());
-                    app.say(err.message());
+                    app.warn(err.message());
                 }
             }
         });

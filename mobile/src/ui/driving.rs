@@ -58,7 +58,7 @@ pub fn NewOffer() -> Element {
     let submit = move |_| match form.read().to_input() {
         Err(found) => {
             errors.set(found);
-            app.say("Certains champs sont à corriger.");
+            app.warn("Certains champs sont à corriger.");
         }
         Ok(input) => {
             errors.set(Vec::new());

@@ -53,6 +53,14 @@ pub struct AppConfig {
     pub on_behalf: Option<crate::api::OnBehalf>,
 }
 
+/// The message shown on top of the screen: good news (`say`) or a
+/// problem to act on (`warn`), which looks and is announced as one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flash {
+    pub message: String,
+    pub alert: bool,
+}
+
 /// What every screen shares: the engine (API, store, outbox), a snapshot
 /// of the store to render, and a message to show. Where we are is the
 /// router's [`Route`].
@@ -60,7 +68,7 @@ pub struct AppConfig {
 pub struct AppHandle {
     engine: Signal<Arc<tokio::sync::Mutex<Engine>>>,
     pub store: Signal<Store>,
-    pub flash: Signal<Option<String>>,
+    pub flash: Signal<Option<Flash>>,
     /// The screen the app itself last moved to (see [`AppHandle::go`]);
     /// any other move was the browser's (back, forward).
     arrival: Signal<Option<Route>>,
@@ -108,8 +116,20 @@ impl AppHandle {
         }
     }
 
+    /// Shows good news (it went through).
     pub fn say(mut self, message: impl Into<String>) {
-        self.flash.set(Some(message.into()));
+        self.flash.set(Some(Flash {
+            message: message.into(),
+            alert: false,
+        }));
+    }
+
+    /// Shows a problem: refused, to correct, not possible now.
+    pub fn warn(mut self, message: impl Into<String>) {
+        self.flash.set(Some(Flash {
+            message: message.into(),
+            alert: true,
+        }));
     }
 
     /// The API client, signed in or not.
@@ -140,7 +160,7 @@ impl AppHandle {
         match &outcome {
             Outcome::Done => self.say(done),
             Outcome::Queued => self.say("Hors ligne — sera envoyé dès le retour du réseau."),
-            Outcome::Refused(err) => self.say(err.message()),
+            Outcome::Refused(err) => self.warn(err.message()),
         }
         outcome
     }

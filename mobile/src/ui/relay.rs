@@ -76,7 +76,7 @@ pub fn NewBeneficiary() -> Element {
         };
         if let Err(invalid) = input.validate() {
             errors.set(invalid.errors);
-            app.say("Certains champs sont à corriger.");
+            app.warn("Certains champs sont à corriger.");
             return;
         }
         spawn(async move {
@@ -97,7 +97,7 @@ pub fn NewBeneficiary() -> Element {
                 }
                 Err(err) => {
                     errors.set(err.field_errors());
-                    app.say(err.message());
+                    app.warn(err.message());
                 }
             }
         });
@@ -217,7 +217,7 @@ pub fn RecordOutcome(id: String) -> Element {
                 }
                 Err(err) => {
                     errors.set(err.field_errors());
-                    app.say(err.message());
+                    app.warn(err.message());
                 }
             }
         });

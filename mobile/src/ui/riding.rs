@@ -61,7 +61,7 @@ pub fn NewRequest(#[props(default)] on_behalf_of: Option<String>) -> Element {
     let submit = move |_| match form.read().to_input() {
         Err(found) => {
             errors.set(found);
-            app.say("Certains champs sont à corriger.");
+            app.warn("Certains champs sont à corriger.");
         }
         Ok(mut input) => {
             errors.set(Vec::new());

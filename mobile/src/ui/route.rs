@@ -132,8 +132,12 @@ fn Frame() -> Element {
                     "Hors ligne — sera envoyé dès le retour du réseau ({store.outbox.len()} en attente)."
                 }
             }
-            if let Some(message) = flash {
-                p { class: "flash", role: "status", "{message}" }
+            if let Some(flash) = flash {
+                if flash.alert {
+                    p { class: "flash alert", role: "alert", "{flash.message}" }
+                } else {
+                    p { class: "flash", role: "status", "{flash.message}" }
+                }
             }
             for note in store.notes.iter().rev().take(3) {
                 p { class: "flash", "{note}" }
