@@ -430,18 +430,30 @@ async fn parallel_retries_with_one_key_get_the_first_answer(backend: Backend) {
 #[test]
 fn development_mode_is_refused_off_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(binary())
+    let mut child = std::process::Command::new(binary())
         .args(["serve", "--dev", "--bind", "0.0.0.0:0"])
         .arg("--data-dir")
         .arg(dir.path())
         .env_remove("DATABASE_URL")
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(
-        !output.status.success(),
-        "a --dev server started on 0.0.0.0"
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    // A refusal comes at once; a server still up after 20 s started.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("a --dev server started on 0.0.0.0");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "a --dev server started on 0.0.0.0");
     assert!(
         stderr.contains("--dev") && stderr.contains("0.0.0.0"),
         "{stderr}"
