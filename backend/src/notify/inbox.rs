@@ -185,7 +185,7 @@ struct EventsParams {
 #[utoipa::path(get, path = "/api/v1/events", tag = "notifications",
     security(("bearer" = [])),
     params(EventsParams),
-    responses((status = 200, description = "text/event-stream of Notification"), (status = 401, body = Problem)))]
+    responses((status = 200, description = "A stream of server-sent events, each a Notification in JSON", content_type = "text/event-stream", body = String), (status = 401, body = Problem)))]
 async fn events(
     State(notify): State<Notify>,
     headers: HeaderMap,
