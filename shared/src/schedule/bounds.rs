@@ -146,15 +146,17 @@ impl DateBounds {
     }
 }
 
-/// "8 décembre 2026".
+/// "8 décembre 2026", "1er décembre 2027".
 fn french(date: NaiveDate) -> String {
+    use chrono::Datelike;
     let spoken = crate::time::french_date(date);
-    // "mardi 8 décembre" → "8 décembre 2026"
-    let without_weekday = spoken
-        .split_once(' ')
-        .map(|(_, rest)| rest)
-        .unwrap_or(&spoken);
-    format!("{without_weekday} {}", chrono::Datelike::year(&date))
+    // "mardi 8 décembre" → "décembre"
+    let month = spoken.rsplit(' ').next().unwrap_or_default();
+    let day = match date.day() {
+        1 => "1er".to_string(),
+        d => d.to_string(),
+    };
+    format!("{day} {month} {}", date.year())
 }
 
 #[cfg(test)]
@@ -231,6 +233,7 @@ mod tests {
 
     #[test]
     fn messages_name_the_last_date_in_french() {
-        assert_eq!(french(day("2027-12-01")), "1 décembre 2027");
+        assert_eq!(french(day("2027-12-01")), "1er décembre 2027");
+        assert_eq!(french(day("2026-08-15")), "15 août 2026");
     }
 }
