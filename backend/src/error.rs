@@ -4,7 +4,6 @@
 //! `detail`. The extractors here turn malformed requests into such problems
 //! instead of plain-text rejections.
 
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -101,6 +100,10 @@ pub enum ApiError {
     /// 400: the request cannot be read at all.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// 400: a parameter of the address (a path segment, the query string)
+    /// cannot be read; `field` names it.
+    #[error("bad parameter {field}: {message}")]
+    BadParameter { field: String, message: String },
     /// 401: no valid bearer token.
     #[error("not signed in")]
     Unauthorized,
@@ -169,6 +172,12 @@ impl ApiError {
                 "Requête illisible",
                 detail.clone(),
             ),
+            ApiError::BadParameter { message, .. } => (
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Requête illisible",
+                message.clone(),
+            ),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -235,6 +244,10 @@ impl ApiError {
             detail,
             errors: match self {
                 ApiError::Validation(invalid) => invalid.errors.clone(),
+                ApiError::BadParameter { field, message } => vec![FieldError {
+                    field: field.clone(),
+                    message: message.clone(),
+                }],
                 _ => Vec::new(),
             },
             code: match self {
@@ -399,6 +412,18 @@ fn explain_serde_error(path: &str, message: &str) -> (String, String) {
         let field = between_backticks(rest).unwrap_or(rest);
         return (join_path(path, field), "Ce champ est obligatoire.".into());
     }
+    if let Some(rest) = message.strip_prefix("duplicate field ") {
+        let field = between_backticks(rest).unwrap_or(rest);
+        let at = if path == field || path.ends_with(&format!(".{field}")) {
+            path.to_string()
+        } else {
+            join_path(path, field)
+        };
+        return (
+            at,
+            "Ce champ est donné deux fois : gardez-en un seul.".into(),
+        );
+    }
     if let Some(rest) = message.strip_prefix("unknown field ") {
         let field = between_backticks(rest).unwrap_or(rest);
         // The path already ends with the unknown field.
@@ -470,7 +495,11 @@ fn french_expected(expected: &str) -> &'static str {
     }
 }
 
-/// Query-string parameters, with a 400 problem when they cannot be read.
+/// Query-string parameters, read with French problems: 400 when the
+/// query string cannot be read (a value that is not UTF-8 once
+/// percent-decoded), 422 with the parameter's name when a value is
+/// missing, of the wrong type, out of range, unknown (an enum lists its
+/// values) or given twice.
 pub struct ApiQuery<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for ApiQuery<T>
@@ -480,37 +509,270 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| ApiQuery(q.0))
-            .map_err(|rejection: QueryRejection| {
-                let text = rejection.body_text();
-                let message = text
-                    .strip_prefix("Failed to deserialize query string: ")
-                    .unwrap_or(&text);
-                let (field, message) = explain_serde_error("", message);
-                let field = if field.is_empty() {
-                    message
-                        .split(':')
-                        .next()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string()
-                } else {
-                    field
-                };
-                ApiError::Validation(Invalid {
-                    errors: vec![FieldError {
-                        field,
-                        message: if message.contains("invalid digit") {
-                            "Valeur invalide : un nombre entier est attendu.".into()
-                        } else {
-                            message
-                        },
-                    }],
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> ApiResult<Self> {
+        parse_query(parts.uri.query().unwrap_or_default()).map(ApiQuery)
+    }
+}
+
+/// Reads a query string (`a=1&b=x`) as a `T`, with problem-details errors.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> ApiResult<T> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for piece in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+        let key = percent_decode(key).ok_or_else(|| ApiError::BadParameter {
+            field: String::new(),
+            message: "L'adresse contient un paramètre illisible : vérifiez le lien.".into(),
+        })?;
+        let value = percent_decode(value).ok_or_else(|| ApiError::BadParameter {
+            field: key.clone(),
+            message: format!(
+                "Le paramètre « {key} » contient des caractères illisibles : vérifiez le lien."
+            ),
+        })?;
+        if pairs.iter().any(|(k, _)| *k == key) {
+            return Err(ApiError::field(
+                &key,
+                "Ce paramètre est donné plusieurs fois : gardez-en un seul.",
+            ));
+        }
+        pairs.push((key, value));
+    }
+    let deserializer = query::Pairs(&pairs);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let (field, message) = explain_serde_error(&path, &err.inner().0);
+        ApiError::Validation(Invalid {
+            errors: vec![FieldError { field, message }],
+        })
+    })
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a
+/// byte; `None` when the bytes are not UTF-8 (or a `%` is not followed by
+/// two hex digits).
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A serde deserializer over query-string pairs: each value is text,
+/// read as the field's type (numbers, booleans, enums, options).
+mod query {
+    use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+
+    #[derive(Debug)]
+    pub struct Error(pub String);
+
+    impl std::fmt::Display for Error {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl std::error::Error for Error {}
+
+    impl de::Error for Error {
+        fn custom<M: std::fmt::Display>(message: M) -> Self {
+            Error(message.to_string())
+        }
+    }
+
+    pub struct Pairs<'a>(pub &'a [(String, String)]);
+
+    impl<'de, 'a> de::Deserializer<'de> for Pairs<'a> {
+        type Error = Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            visitor.visit_map(Entries {
+                pairs: self.0.iter(),
+                value: None,
+            })
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map struct enum identifier ignored_any
+        }
+    }
+
+    struct Entries<'a> {
+        pairs: std::slice::Iter<'a, (String, String)>,
+        value: Option<&'a str>,
+    }
+
+    impl<'de, 'a> MapAccess<'de> for Entries<'a> {
+        type Error = Error;
+
+        fn next_key_seed<K: DeserializeSeed<'de>>(
+            &mut self,
+            seed: K,
+        ) -> Result<Option<K::Value>, Error> {
+            match self.pairs.next() {
+                None => Ok(None),
+                Some((key, value)) => {
+                    self.value = Some(value);
+                    seed.deserialize(key.as_str().into_deserializer()).map(Some)
+                }
+            }
+        }
+
+        fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+            seed.deserialize(Value(self.value.take().unwrap_or_default()))
+        }
+    }
+
+    /// One value of the query string.
+    struct Value<'a>(&'a str);
+
+    const INTEGER: &str = "Valeur invalide : un nombre entier est attendu.";
+
+    impl<'a> Value<'a> {
+        fn integer<N>(&self) -> Result<N, Error>
+        where
+            N: std::str::FromStr<Err = std::num::ParseIntError>,
+        {
+            self.0.parse::<N>().map_err(|err| {
+                use std::num::IntErrorKind::*;
+                Error(match err.kind() {
+                    PosOverflow | NegOverflow => {
+                        "Nombre hors limites : il est bien trop grand (ou trop petit) pour ce paramètre."
+                            .into()
+                    }
+                    _ => INTEGER.into(),
                 })
             })
+        }
+
+        fn number(&self) -> Result<f64, Error> {
+            self.0
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| Error("Valeur invalide : un nombre est attendu.".into()))
+        }
+    }
+
+    macro_rules! integers {
+        ($($method:ident $visit:ident $ty:ty),*) => {$(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                visitor.$visit(self.integer::<$ty>()?)
+            }
+        )*};
+    }
+
+    impl<'de, 'a> de::Deserializer<'de> for Value<'a> {
+        type Error = Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            visitor.visit_str(self.0)
+        }
+
+        fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            match self.0 {
+                "true" => visitor.visit_bool(true),
+                "false" => visitor.visit_bool(false),
+                _ => Err(Error("Valeur invalide : true ou false est attendu.".into())),
+            }
+        }
+
+        integers! {
+            deserialize_i8 visit_i8 i8, deserialize_i16 visit_i16 i16,
+            deserialize_i32 visit_i32 i32, deserialize_i64 visit_i64 i64,
+            deserialize_u8 visit_u8 u8, deserialize_u16 visit_u16 u16,
+            deserialize_u32 visit_u32 u32, deserialize_u64 visit_u64 u64
+        }
+
+        fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            visitor.visit_f64(self.number()?)
+        }
+
+        fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            visitor.visit_f64(self.number()?)
+        }
+
+        fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            visitor.visit_some(self)
+        }
+
+        fn deserialize_newtype_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, Error> {
+            visitor.visit_newtype_struct(self)
+        }
+
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            _variants: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, Error> {
+            visitor.visit_enum(self.0.into_deserializer())
+        }
+
+        serde::forward_to_deserialize_any! {
+            i128 u128 char str string bytes byte_buf unit unit_struct seq tuple
+            tuple_struct map struct identifier ignored_any
+        }
+    }
+}
+
+/// Path parameters, with a French 400 problem naming the parameter when
+/// one cannot be read (`/api/v1/offers/%FF`: not UTF-8 once decoded).
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(path) => Ok(ApiPath(path.0)),
+            Err(PathRejection::FailedToDeserializePathParams(err)) => {
+                let unreadable = |key: &str| ApiError::BadParameter {
+                    field: key.to_string(),
+                    message: format!(
+                        "Adresse illisible : « {key} » n'est pas un identifiant valable. Vérifiez le lien."
+                    ),
+                };
+                Err(match err.into_kind() {
+                    ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::DeserializeError { key, .. } => unreadable(&key),
+                    ErrorKind::ParseErrorAtIndex { .. } | ErrorKind::ParseError { .. } => {
+                        unreadable("id")
+                    }
+                    other => ApiError::Internal(anyhow::anyhow!("path parameters: {other}")),
+                })
+            }
+            Err(other) => Err(ApiError::Internal(anyhow::anyhow!(
+                "path parameters: {}",
+                other.body_text()
+            ))),
+        }
     }
 }
 

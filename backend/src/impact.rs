@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::Json;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{Auth, AuthUser};
 use crate::db::Db;
-use crate::error::{ApiQuery, ApiResult, Error, Result};
+use crate::error::{ApiPath, ApiQuery, ApiResult, Error, Result};
 use crate::places::Places;
 use crate::territories::Territories;
 
@@ -55,11 +55,23 @@ pub const DEFAULT_CO2_KG_PER_KM: f64 = 0.218;
 #[into_params(parameter_in = Query)]
 struct ImpactParams {
     /// First day of the period (YYYY-MM-DD), by the date of the trip asked.
+    #[param(format = Date)]
     from: Option<String>,
     /// Last day of the period (YYYY-MM-DD).
+    #[param(format = Date)]
     to: Option<String>,
-    /// `csv` for a spreadsheet (also chosen by `Accept: text/csv`).
-    format: Option<String>,
+    /// `csv` for a spreadsheet (also chosen by `Accept: text/csv`),
+    /// `json` (the default); any other value is refused (422).
+    #[param(inline)]
+    format: Option<ImpactFormat>,
+}
+
+/// The formats of the impact figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum ImpactFormat {
+    Json,
+    Csv,
 }
 
 /// One need, reduced to what the figures use.
@@ -116,16 +128,11 @@ impl Tally {
 
 /// An optional `YYYY-MM-DD` query parameter, with a French error on `field`.
 pub(crate) fn parse_day(field: &str, value: &Option<String>) -> Result<Option<NaiveDate>> {
-    match value.as_deref().filter(|v| !v.is_empty()) {
+    match value.as_deref() {
         None => Ok(None),
-        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        Some(v) => lotocar_shared::schedule::parse_date(v)
             .map(Some)
-            .map_err(|_| {
-                Error::field(
-                    field,
-                    "Date attendue au format AAAA-MM-JJ, par exemple 2026-12-31.",
-                )
-            }),
+            .map_err(|message| Error::field(field, message)),
     }
 }
 
@@ -137,7 +144,8 @@ pub(crate) fn parse_day(field: &str, value: &Option<String>) -> Result<Option<Na
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Territory"), ImpactParams),
     responses(
-        (status = 200, body = Impact, description = "JSON, or text/csv"),
+        (status = 200, description = "JSON, or a CSV table (`format=csv` or `Accept: text/csv`)",
+            content((Impact = "application/json"), (String = "text/csv"))),
         (status = 401, body = Problem),
         (status = 403, body = Problem),
         (status = 404, body = Problem),
@@ -146,7 +154,7 @@ pub(crate) fn parse_day(field: &str, value: &Option<String>) -> Result<Option<Na
 async fn impact(
     State(reporting): State<Reporting>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiQuery(params): ApiQuery<ImpactParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -160,11 +168,13 @@ async fn impact(
         return Err(Error::field("to", "La fin de la période doit être après son début.").into());
     }
     let figures = compute(&reporting, &territory_id, from, to).await?;
-    let wants_csv = params.format.as_deref() == Some("csv")
-        || headers
+    let wants_csv = match params.format {
+        Some(format) => format == ImpactFormat::Csv,
+        None => headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv"));
+            .is_some_and(|v| v.contains("text/csv")),
+    };
     if wants_csv {
         let name = format!(
             "attachment; filename=\"impact-{territory_id}-{}-{}.csv\"",

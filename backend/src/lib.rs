@@ -86,7 +86,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("lotocar listening on http://{addr}");
     tracing::info!(%addr, "listening");
     axum::serve(
-        listener,
+        http::listener(listener),
         http::app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())

@@ -10,7 +10,8 @@ use chrono::NaiveDate;
 use lotocar_shared::api::{Need, TripPlace};
 use lotocar_shared::need::{NeedStatus, Purpose};
 use lotocar_shared::relay::{Outcome, RecordedOutcome};
-use lotocar_shared::schedule::NeedSchedule;
+use lotocar_shared::schedule::{DateBounds, NeedSchedule};
+use lotocar_shared::validation::Invalid;
 use sqlx::FromRow;
 
 use crate::db::{Db, Tx, code, day, from_json, from_ms, next_change, now_ms, to_json};
@@ -191,22 +192,41 @@ impl StoredNeed {
 // Rules
 // ---------------------------------------------------------------------------
 
-/// A new or changed schedule must lie ahead (`today` in the need's
-/// territory).
-pub fn check_schedule(schedule: &NeedSchedule, today: NaiveDate) -> Result<()> {
+/// A new or changed schedule must lie ahead, and within the bounds of
+/// `DateBounds` (a one-off need within a year; a period from a year back
+/// to three years ahead). `kept_start`: the first date of the schedule it
+/// replaces, which may stay as it was. Every faulty date is reported,
+/// under `schedule.`.
+pub fn check_schedule(
+    schedule: &NeedSchedule,
+    today: NaiveDate,
+    kept_start: Option<NaiveDate>,
+) -> Result<()> {
+    let mut invalid = Invalid::new();
     match schedule {
-        NeedSchedule::Once(once) if once.date < today => Err(Error::field(
+        NeedSchedule::Once(once) if once.date < today => invalid.push(
             "schedule.date",
             "Cette date est déjà passée : choisissez une date à venir.",
-        )),
-        NeedSchedule::Weekly(weekly) if weekly.until.is_some_and(|until| until < today) => {
-            Err(Error::field(
+        ),
+        NeedSchedule::Weekly(weekly) if weekly.until.is_some_and(|until| until < today) => invalid
+            .push(
                 "schedule.until",
                 "Cette date de fin est déjà passée : choisissez une date à venir, ou aucune.",
-            ))
-        }
-        _ => Ok(()),
+            ),
+        _ => {}
     }
+    if let Err(out_of_bounds) = DateBounds::from_today(today)
+        .keeping(kept_start)
+        .check_need(schedule)
+    {
+        for error in out_of_bounds.errors {
+            let field = format!("schedule.{}", error.field);
+            if !invalid.errors.iter().any(|e| e.field == field) {
+                invalid.push(field, error.message);
+            }
+        }
+    }
+    invalid.finish(|| ()).map_err(Error::from)
 }
 
 /// What happened to one of a need's bookings, for the need to follow.

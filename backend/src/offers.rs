@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use lotocar_shared::api::{Offer, TripPlace};
 use lotocar_shared::offer::{DetourTolerance, Seats};
-use lotocar_shared::schedule::OfferSchedule;
+use lotocar_shared::schedule::{DateBounds, OfferSchedule};
+use lotocar_shared::validation::Invalid;
 use sqlx::FromRow;
 
 use crate::db::{Db, Tx, day, from_json, from_ms, new_id, next_change, now_ms, to_json};
@@ -156,22 +157,47 @@ pub fn short_label(place: &TripPlace) -> &str {
 // Rules
 // ---------------------------------------------------------------------------
 
-/// A new or changed schedule must lie ahead.
-pub fn check_schedule(schedule: &OfferSchedule, tz: Tz) -> Result<()> {
+/// A new or changed schedule must lie ahead, and within the bounds of
+/// `DateBounds` (a one-off trip within a year; a period and its pauses
+/// from a year back to three years ahead). `previous`: the schedule it
+/// replaces, whose first date may stay as it was, however old. Every
+/// faulty date is reported, under `schedule.`.
+pub fn check_schedule(
+    schedule: &OfferSchedule,
+    tz: Tz,
+    previous: Option<&OfferSchedule>,
+) -> Result<()> {
     let today = crate::db::now().with_timezone(&tz).date_naive();
+    let mut invalid = Invalid::new();
     match schedule {
-        OfferSchedule::Once(once) if once.departure() < crate::db::now() => Err(Error::field(
+        OfferSchedule::Once(once) if once.departure() < crate::db::now() => invalid.push(
             "schedule.departure",
             "Ce départ est déjà passé : choisissez une date et une heure à venir.",
-        )),
+        ),
         OfferSchedule::Weekly(weekly) if weekly.until().is_some_and(|until| until < today) => {
-            Err(Error::field(
+            invalid.push(
                 "schedule.until",
                 "Cette date de fin est déjà passée : choisissez une date à venir, ou aucune.",
-            ))
+            )
         }
-        _ => Ok(()),
+        _ => {}
     }
+    let kept_start = match previous {
+        Some(OfferSchedule::Weekly(previous)) => Some(previous.from()),
+        _ => None,
+    };
+    if let Err(out_of_bounds) = DateBounds::from_today(today)
+        .keeping(kept_start)
+        .check_offer(schedule)
+    {
+        for error in out_of_bounds.errors {
+            let field = format!("schedule.{}", error.field);
+            if !invalid.errors.iter().any(|e| e.field == field) {
+                invalid.push(field, error.message);
+            }
+        }
+    }
+    invalid.finish(|| ()).map_err(Error::from)
 }
 
 fn first_date(schedule: &OfferSchedule, tz: Tz) -> NaiveDate {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use chrono::{DateTime, SecondsFormat, Utc};
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{MatchStop, Problem};
@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Auth, AuthUser};
-use crate::error::{ApiQuery, ApiResult, Result};
+use crate::error::{ApiPath, ApiQuery, ApiResult, Result};
 use crate::impact::{Reporting, parse_day};
 
 pub fn router<S>() -> OpenApiRouter<S>
@@ -73,8 +73,10 @@ pub fn last_name_of(display_name: &str) -> Option<String> {
 #[into_params(parameter_in = Query)]
 struct ExportParams {
     /// First day (YYYY-MM-DD) of the trips.
+    #[param(format = Date)]
     from: Option<String>,
     /// Last day (YYYY-MM-DD).
+    #[param(format = Date)]
     to: Option<String>,
 }
 
@@ -127,7 +129,7 @@ struct Person {
 async fn journeys(
     State(reporting): State<Reporting>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiQuery(params): ApiQuery<ExportParams>,
 ) -> ApiResult<Json<RegistryExport>> {
     user.require_coordinator(&reporting.territories, &territory_id)

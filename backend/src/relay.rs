@@ -8,7 +8,7 @@
 //! and of outcomes (closing a need through `trips`).
 
 use axum::Json;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use lotocar_shared::api::{Need, Problem};
 use lotocar_shared::need::NeedStatus;
@@ -24,7 +24,7 @@ use crate::audit::{self, Action, Line, Subject};
 use crate::auth::{Auth, AuthUser};
 use crate::beneficiaries;
 use crate::db::{Tx, from_ms};
-use crate::error::{ApiJson, ApiQuery, ApiResult, Error, Result};
+use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, Error, Result};
 use crate::needs::{self, Closing, Filter, StoredNeed, Whose};
 use crate::trips::{Trips, close_need, close_needs_of};
 
@@ -178,7 +178,7 @@ fn need_not_found() -> Error {
 async fn create_beneficiary(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiJson(input): ApiJson<BeneficiaryInput>,
 ) -> ApiResult<(StatusCode, Json<Beneficiary>)> {
     user.require_staff(&trips.territories, &territory_id)
@@ -208,7 +208,7 @@ async fn create_beneficiary(
 async fn list_beneficiaries(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<Beneficiary>>> {
     user.require_staff(&trips.territories, &territory_id)
         .await?;
@@ -224,7 +224,7 @@ async fn list_beneficiaries(
 async fn get_beneficiary(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Beneficiary>> {
     Ok(Json(
         beneficiaries::load_for(&trips.db.pool, &user, &id).await?,
@@ -245,7 +245,7 @@ async fn get_beneficiary(
 async fn patch_beneficiary(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<BeneficiaryPatch>,
 ) -> ApiResult<Json<Beneficiary>> {
     Ok(Json(
@@ -264,7 +264,7 @@ async fn patch_beneficiary(
 async fn erase_beneficiary(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = trips.db.begin_write().await?;
     let current = beneficiaries::load_for(&mut *tx, &user, &id).await?;
@@ -287,11 +287,16 @@ async fn erase_beneficiary(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NeedFilter {
-    /// `open`, `booked`, `done`, `unserved`, `cancelled`.
-    pub status: Option<String>,
+    /// Only the needs with this status; an unknown one is refused (422).
+    #[param(inline)]
+    pub status: Option<NeedStatus>,
     /// First day (YYYY-MM-DD) of the needs' dates.
+    #[serde(default, deserialize_with = "lotocar_shared::schedule::de_opt_date")]
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<chrono::NaiveDate>,
     /// Last day (YYYY-MM-DD).
+    #[serde(default, deserialize_with = "lotocar_shared::schedule::de_opt_date")]
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<chrono::NaiveDate>,
 }
 
@@ -300,7 +305,7 @@ impl NeedFilter {
     /// coordinator every need.
     pub fn for_user(&self, user: &AuthUser, territory_id: &str) -> Filter {
         Filter {
-            status: self.status.clone(),
+            status: self.status.map(|s| s.code().to_string()),
             from: self.from,
             to: self.to,
             only_for_people: !user.is_coordinator(territory_id),
@@ -323,7 +328,7 @@ impl NeedFilter {
 async fn territory_requests(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiQuery(filter): ApiQuery<NeedFilter>,
 ) -> ApiResult<Json<Vec<Need>>> {
     user.require_staff(&trips.territories, &territory_id)
@@ -356,7 +361,7 @@ async fn territory_requests(
 async fn record_outcome(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<OutcomeInput>,
 ) -> ApiResult<Json<Need>> {
     Ok(Json(record(&trips, &user, &id, &input).await?))
@@ -376,7 +381,7 @@ async fn record_outcome(
 async fn audit_log(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     user.require_coordinator(&trips.territories, &territory_id)
         .await?;

@@ -28,6 +28,7 @@ where
 #[into_params(parameter_in = Query)]
 struct SyncParams {
     /// The cursor of the last page; none or "0" for everything.
+    #[param(pattern = "^[0-9]{0,19}$")]
     since: Option<String>,
 }
 
@@ -43,12 +44,15 @@ async fn sync(
 ) -> ApiResult<Json<SyncPage>> {
     let since: i64 = match params.since.as_deref() {
         None | Some("") => 0,
-        Some(text) => text.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {
-            Error::field(
-                "since",
-                "Curseur invalide : reprenez celui de la dernière synchronisation.",
-            )
-        })?,
+        Some(text) => Some(text)
+            .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| {
+                Error::field(
+                    "since",
+                    "Curseur invalide : reprenez celui de la dernière synchronisation.",
+                )
+            })?,
     };
     Ok(Json(page(&trips, &user.id, since).await?))
 }

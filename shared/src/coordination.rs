@@ -23,6 +23,7 @@ pub struct StaffMember {
 #[serde(deny_unknown_fields)]
 pub struct StaffInput {
     /// Phone number or e-mail address they will sign in with.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub contact: String,
     pub role: Role,
 }
@@ -47,7 +48,9 @@ pub struct MeetingPointInput {
         schema(example = "Gramat, place de la République")
     )]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = -90, maximum = 90))]
     pub lat: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -180, maximum = 180))]
     pub lon: f64,
 }
 

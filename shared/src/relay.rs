@@ -77,7 +77,7 @@ pub struct Beneficiary {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BeneficiaryInput {
-    #[cfg_attr(feature = "openapi", schema(example = "Yvette R."))]
+    #[cfg_attr(feature = "openapi", schema(example = "Yvette R.", min_length = 1))]
     pub display_name: String,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(example = "06 12 34 56 78"))]
@@ -91,7 +91,10 @@ pub struct BeneficiaryInput {
     pub consent_given: bool,
     /// How the consent was given.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(example = "oral, par téléphone"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "oral, par téléphone", min_length = 1)
+    )]
     pub consent_method: String,
 }
 

@@ -275,12 +275,65 @@ impl Serialize for Weekdays {
     }
 }
 
+impl Weekdays {
+    /// The set of `days`, each given once: a day given twice (or more
+    /// than seven days) is refused, with a French message, rather than
+    /// silently merged.
+    pub fn from_list(days: &[Weekday]) -> Result<Self, String> {
+        if days.len() > Weekday::ALL.len() {
+            return Err(format!(
+                "{} jours donnés : indiquez chaque jour de la semaine une seule fois (7 au plus).",
+                days.len()
+            ));
+        }
+        let mut bits = 0u8;
+        for day in days {
+            let bit = 1 << day.index();
+            if bits & bit != 0 {
+                return Err(format!(
+                    "Le jour « {} » ({}) est donné deux fois : indiquez chaque jour une seule fois.",
+                    day.code(),
+                    day.french()
+                ));
+            }
+            bits |= bit;
+        }
+        Weekdays::from_bits(bits).ok_or_else(|| "Choisissez au moins un jour de la semaine.".into())
+    }
+}
+
 impl<'de> Deserialize<'de> for Weekdays {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let days = Vec::<Weekday>::deserialize(deserializer)?;
-        Weekdays::new(days)
-            .ok_or_else(|| serde::de::Error::custom("Choisissez au moins un jour de la semaine."))
+        Weekdays::from_list(&days).map_err(serde::de::Error::custom)
     }
+}
+
+/// The OpenAPI schema of a weekday set: 1 to 7 distinct days.
+#[cfg(feature = "openapi")]
+pub fn weekdays_schema() -> utoipa::openapi::Array {
+    weekdays_array().build()
+}
+
+/// [`weekdays_schema`], or null (an optional field).
+#[cfg(feature = "openapi")]
+pub fn optional_weekdays_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    weekdays_array()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .build()
+}
+
+#[cfg(feature = "openapi")]
+fn weekdays_array() -> utoipa::openapi::schema::ArrayBuilder {
+    utoipa::openapi::ArrayBuilder::new()
+        .items(utoipa::openapi::RefOr::Ref(
+            utoipa::openapi::Ref::from_schema_name("Weekday"),
+        ))
+        .min_items(Some(1))
+        .max_items(Some(7))
+        .unique_items(true)
+        .description(Some("Days of the week, each once (1 to 7)."))
 }
 
 #[cfg(test)]
@@ -326,5 +379,18 @@ mod tests {
         assert!(mwf.intersection(tue).is_none());
         assert!(serde_json::from_str::<Weekdays>("[]").is_err());
         assert!(serde_json::from_str::<Weekdays>(r#"["lundi"]"#).is_err());
+    }
+
+    #[test]
+    fn a_day_given_twice_is_refused_not_merged() {
+        let err = serde_json::from_str::<Weekdays>(r#"["mon","mon"]"#).unwrap_err();
+        assert!(err.to_string().contains("deux fois"), "{err}");
+        let many = format!("[{}]", vec![r#""tue""#; 700].join(","));
+        let err = serde_json::from_str::<Weekdays>(&many).unwrap_err();
+        assert!(err.to_string().contains("700 jours"), "{err}");
+        let all =
+            serde_json::from_str::<Weekdays>(r#"["mon","tue","wed","thu","fri","sat","sun"]"#)
+                .unwrap();
+        assert_eq!(all.len(), 7);
     }
 }

@@ -15,7 +15,7 @@ pub mod store;
 mod tell;
 
 use axum::Json;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
 use lotocar_shared::api::{
     Booking, BookingInput, BookingPatch, ContactReveal, Problem, PublicPerson,
@@ -25,7 +25,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{Auth, AuthUser, accounts, public_names};
 use crate::db::{Db, Tx, from_ms};
-use crate::error::{ApiJson, ApiResult, Error, Result};
+use crate::error::{ApiJson, ApiPath, ApiResult, Error, Result};
 use crate::idempotency::{Creation, IdempotencyKey};
 use crate::matching::Matching;
 use crate::territories::Territories;
@@ -103,7 +103,7 @@ async fn list_bookings(
 async fn get_booking(
     State(bookings): State<Bookings>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Booking>> {
     Ok(Json(bookings.one(&user.id, &id).await?))
 }
@@ -127,7 +127,7 @@ async fn get_booking(
 async fn patch_booking(
     State(bookings): State<Bookings>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<BookingPatch>,
 ) -> ApiResult<Json<Booking>> {
     Ok(Json(bookings.move_status(&user.id, &id, &input).await?))
@@ -149,7 +149,7 @@ async fn patch_booking(
 async fn cancel_date(
     State(bookings): State<Bookings>,
     user: AuthUser,
-    Path((id, date)): Path<(String, String)>,
+    ApiPath((id, date)): ApiPath<(String, String)>,
     ApiJson(input): ApiJson<BookingPatch>,
 ) -> ApiResult<Json<Booking>> {
     Ok(Json(
@@ -202,7 +202,7 @@ pub struct CheckIn {
 async fn check_in(
     State(bookings): State<Bookings>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<CheckInInput>,
 ) -> ApiResult<(axum::http::StatusCode, Json<CheckIn>)> {
     let checked = bookings.check_in(&user.id, &id, &input).await?;

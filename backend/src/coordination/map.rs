@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -19,7 +19,7 @@ use lotocar_shared::relay::Outcome;
 use serde::Deserialize;
 
 use crate::auth::{AuthUser, public_names};
-use crate::error::{ApiQuery, ApiResult, Result};
+use crate::error::{ApiPath, ApiQuery, ApiResult, Result};
 use crate::trips::Trips;
 use crate::{needs, offers};
 
@@ -27,8 +27,12 @@ use crate::{needs, offers};
 #[into_params(parameter_in = Query)]
 pub(super) struct Period {
     /// First day (YYYY-MM-DD).
+    #[serde(default, deserialize_with = "lotocar_shared::schedule::de_opt_date")]
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<NaiveDate>,
     /// Last day (YYYY-MM-DD).
+    #[serde(default, deserialize_with = "lotocar_shared::schedule::de_opt_date")]
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<NaiveDate>,
 }
 
@@ -168,7 +172,7 @@ fn commune_ref(trips: &Trips, insee: &str, point: GeoPoint) -> CommuneRef {
 pub(super) async fn unmet(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiQuery(period): ApiQuery<Period>,
 ) -> ApiResult<Json<Vec<UnmetCorridor>>> {
     user.require_coordinator(&trips.territories, &territory_id)
@@ -233,7 +237,7 @@ pub(super) async fn unmet(
 pub(super) async fn map(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiQuery(period): ApiQuery<Period>,
 ) -> ApiResult<Response> {
     let territory = user

@@ -6,7 +6,7 @@
 mod map;
 
 use axum::Json;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use lotocar_shared::api::{Match, Problem};
 use lotocar_shared::contact::Contact;
@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use crate::audit::{self, Action, Line, Subject};
 use crate::auth::{Auth, AuthUser, accounts};
-use crate::error::{ApiJson, ApiQuery, ApiResult, Error, Result};
+use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, Error, Result};
 use crate::needs;
 use crate::notify::{self, Kind, Notice};
 use crate::relay::NeedFilter;
@@ -66,7 +66,7 @@ fn may_manage(user: &AuthUser, territory_id: &str, role: Role) -> Result<()> {
 async fn list_staff(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<StaffMember>>> {
     user.require_coordinator(&trips.territories, &territory_id)
         .await?;
@@ -83,7 +83,7 @@ async fn list_staff(
 async fn add_staff(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiJson(input): ApiJson<StaffInput>,
 ) -> ApiResult<(StatusCode, Json<StaffMember>)> {
     user.require_coordinator(&trips.territories, &territory_id)
@@ -135,7 +135,7 @@ struct RoleParam {
 async fn remove_staff(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path((territory_id, user_id)): Path<(String, String)>,
+    ApiPath((territory_id, user_id)): ApiPath<(String, String)>,
     ApiQuery(param): ApiQuery<RoleParam>,
 ) -> ApiResult<StatusCode> {
     user.require_coordinator(&trips.territories, &territory_id)
@@ -186,14 +186,14 @@ async fn candidates(trips: &Trips, need_id: &str, limit: usize) -> Result<Vec<Ma
 async fn board(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiQuery(mut filter): ApiQuery<NeedFilter>,
 ) -> ApiResult<Json<Vec<BoardEntry>>> {
     user.require_coordinator(&trips.territories, &territory_id)
         .await?;
-    if filter.status.is_none() {
-        filter.status = Some("open".into());
-    }
+    filter
+        .status
+        .get_or_insert(lotocar_shared::need::NeedStatus::Open);
     let listed = needs::in_territory(
         &trips.db,
         &territory_id,
@@ -223,7 +223,7 @@ async fn board(
 async fn propose(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiJson(input): ApiJson<ProposalInput>,
 ) -> ApiResult<StatusCode> {
     let territory = user

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -23,7 +23,7 @@ use super::Notify;
 use super::outbox::{NOTIFICATION_COLUMNS, NotificationRecord};
 use crate::auth::{Auth, AuthUser, sign_in};
 use crate::db::{Db, now_ms};
-use crate::error::{ApiError, ApiResult, Error};
+use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult, Error};
 
 pub fn router<S>() -> OpenApiRouter<S>
 where
@@ -64,7 +64,7 @@ async fn inbox(State(notify): State<Notify>, user: AuthUser) -> ApiResult<Json<V
 async fn mark_read(
     State(notify): State<Notify>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let done = sqlx::query(
         "UPDATE notifications SET read_at = $3 WHERE id = $1 AND user_id = $2 AND read_at IS NULL",
@@ -185,11 +185,11 @@ struct EventsParams {
 #[utoipa::path(get, path = "/api/v1/events", tag = "notifications",
     security(("bearer" = [])),
     params(EventsParams),
-    responses((status = 200, description = "text/event-stream of Notification"), (status = 401, body = Problem)))]
+    responses((status = 200, description = "A stream of server-sent events, each a Notification in JSON", content_type = "text/event-stream", body = String), (status = 401, body = Problem)))]
 async fn events(
     State(notify): State<Notify>,
     headers: HeaderMap,
-    Query(params): Query<EventsParams>,
+    ApiQuery(params): ApiQuery<EventsParams>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)

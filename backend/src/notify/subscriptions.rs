@@ -2,7 +2,7 @@
 //! The one writer of `push_subscriptions`.
 
 use axum::Json;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use lotocar_shared::api::{Problem, PushKey, PushSubscription, PushSubscriptionInput};
 use sqlx::{FromRow, Row};
@@ -13,7 +13,7 @@ use super::Notify;
 use super::push::Subscription;
 use crate::auth::{Auth, AuthUser};
 use crate::db::{Db, new_id, now_ms};
-use crate::error::{ApiJson, ApiResult, Error};
+use crate::error::{ApiJson, ApiPath, ApiResult, Error};
 
 pub fn router<S>() -> OpenApiRouter<S>
 where
@@ -156,7 +156,7 @@ async fn subscriptions(
 async fn unsubscribe(
     State(notify): State<Notify>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let gone = sqlx::query("DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2")
         .bind(&id)

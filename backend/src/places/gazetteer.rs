@@ -50,6 +50,70 @@ pub struct Gazetteer {
     current_by_insee: HashMap<String, u32>,
     /// Current communes on a coarse lat/lon grid, for nearest look-ups.
     grid: HashMap<(i32, i32), Vec<u32>>,
+    /// The points that make the area covered (every commune's but the
+    /// misplaced ones), on the same grid.
+    cover: HashMap<(i32, i32), Vec<u32>>,
+}
+
+/// A point is in the area covered when a commune's point (a town hall)
+/// lies within this distance: metropolitan France and Corsica with their
+/// shores and border towns, the overseas départements of the file; not
+/// the open sea, not abroad beyond the border towns. (About the spacing
+/// of communes where they are sparsest in metropolitan France; in the
+/// forest of Guyane, far from any town, a point is not covered.)
+pub const COVER_RADIUS_M: f64 = 20_000.0;
+
+/// A point further than this from the median of its département's points
+/// (in latitude or longitude) is an error of the source, not a place of
+/// the département: the largest département, Guyane, spans less than
+/// 2° either way from its median.
+const MISPLACED_DEGREES: f64 = 3.0;
+
+/// Checks every commune's point against its département (the median of
+/// its points) and tells which are misplaced. A point whose longitude has
+/// the wrong sign and lands far away (three communes of Guadeloupe in the
+/// source: Anse-Bertrand, Sainte-Anne, Sainte-Rose) is put right; any
+/// other point far from its département (seven communes whose longitude
+/// repeats their latitude) is misplaced, and left out of the area
+/// covered, so that no error of the source widens it.
+fn place_departements(communes: &mut [Commune]) -> Vec<bool> {
+    fn median(mut values: Vec<f64>) -> f64 {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    }
+    let mut by_departement: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, commune) in communes.iter().enumerate() {
+        by_departement
+            .entry(commune.departement.clone())
+            .or_default()
+            .push(i);
+    }
+    let mut misplaced = vec![false; communes.len()];
+    for (departement, members) in by_departement {
+        let lat = median(members.iter().map(|&i| communes[i].point.lat()).collect());
+        let lon = median(members.iter().map(|&i| communes[i].point.lon()).collect());
+        let near = |p: GeoPoint| {
+            (p.lat() - lat).abs() <= MISPLACED_DEGREES && (p.lon() - lon).abs() <= MISPLACED_DEGREES
+        };
+        let mut count = 0usize;
+        for &i in &members {
+            let commune = &mut communes[i];
+            if near(commune.point) {
+                continue;
+            }
+            match GeoPoint::new(commune.point.lat(), -commune.point.lon()) {
+                Ok(flipped) if near(flipped) => commune.point = flipped,
+                _ => {
+                    misplaced[i] = true;
+                    count += 1;
+                }
+            }
+        }
+        if count > 0 {
+            tracing::debug!(%departement, count, "gazetteer points far from their département");
+        }
+    }
+    misplaced
 }
 
 /// Grid cells of 0.1° (about 11 km by 8 km in France).
@@ -118,7 +182,17 @@ impl Gazetteer {
         Ok(Self::index(communes))
     }
 
-    fn index(communes: Vec<Commune>) -> Gazetteer {
+    fn index(mut communes: Vec<Commune>) -> Gazetteer {
+        let misplaced = place_departements(&mut communes);
+        let mut cover: HashMap<(i32, i32), Vec<u32>> = HashMap::new();
+        for (i, commune) in communes.iter().enumerate() {
+            if !misplaced[i] {
+                cover
+                    .entry(cell_of(commune.point))
+                    .or_default()
+                    .push(i as u32);
+            }
+        }
         let mut keys = Vec::with_capacity(communes.len() * 5 / 4);
         let mut by_id = HashMap::with_capacity(communes.len());
         let mut current_by_insee = HashMap::with_capacity(communes.len());
@@ -142,7 +216,31 @@ impl Gazetteer {
             by_id,
             current_by_insee,
             grid,
+            cover,
         }
+    }
+
+    /// Whether `point` lies in the area the gazetteer covers: within
+    /// [`COVER_RADIUS_M`] of a commune's point (misplaced points of the
+    /// source left out).
+    pub fn covers(&self, point: GeoPoint) -> bool {
+        let (cy, cx) = cell_of(point);
+        // 0.1° cells: 3 of them are at least 20 km north–south, and east–
+        // west up to 51° of latitude (France's northernmost point).
+        for dy in -3..=3 {
+            for dx in -3..=3 {
+                let Some(cell) = self.cover.get(&(cy + dy, cx + dx)) else {
+                    continue;
+                };
+                if cell
+                    .iter()
+                    .any(|&i| self.communes[i as usize].point.distance_m(point) <= COVER_RADIUS_M)
+                {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     pub fn len(&self) -> usize {
@@ -330,5 +428,57 @@ mod tests {
         assert_eq!(g.nearest_commune(near).unwrap().insee, "46102");
         let atlantic = GeoPoint::new(46.0, -10.0).unwrap();
         assert!(g.nearest_commune(atlantic).is_none());
+    }
+
+    #[test]
+    fn covers_france_and_its_overseas_departements_only() {
+        let g = gazetteer();
+        let at = |lat, lon| GeoPoint::new(lat, lon).unwrap();
+        for (lat, lon) in [
+            (44.6086, 2.0317),   // Figeac
+            (48.4554, -5.0974),  // Ouessant
+            (41.3870, 9.1584),   // Bonifacio
+            (51.0712, 2.5254),   // Bray-Dunes
+            (16.2411, -61.5331), // Pointe-à-Pitre
+            (14.6161, -61.0588), // Fort-de-France
+            (4.9372, -52.3260),  // Cayenne
+            (-20.8823, 55.4504), // Saint-Denis de La Réunion
+            (-12.7806, 45.2279), // Mamoudzou
+        ] {
+            assert!(g.covers(at(lat, lon)), "{lat}, {lon}");
+        }
+        for (lat, lon) in [
+            (0.0, 0.0),     // Gulf of Guinea
+            (46.0, -10.0),  // Atlantic
+            (16.47, 61.51), // Anse-Bertrand with the source's sign error
+            (49.2, 49.2),   // a longitude that repeats the latitude
+            (49.47, 49.47),
+            (40.4, -3.7), // Madrid
+            (-90.0, 180.0),
+        ] {
+            assert!(!g.covers(at(lat, lon)), "{lat}, {lon}");
+        }
+        // The wrong sign of the source is put right; the points that
+        // repeat their latitude cover nothing.
+        let anse_bertrand = g.get("commune:97102").unwrap();
+        assert!((anse_bertrand.point.lon() + 61.50881).abs() < 1e-9);
+        let esnes = g.get("commune:55180").unwrap();
+        assert!(!g.covers(esnes.point));
+        // The shore and the border towns are covered, not the sea beyond
+        // or the cities abroad.
+        for (lat, lon) in [
+            (46.15, -1.45),    // off La Rochelle, in the bay
+            (46.2044, 6.1432), // Geneva, a border town
+        ] {
+            assert!(g.covers(at(lat, lon)), "{lat}, {lon}");
+        }
+        for (lat, lon) in [
+            (51.5074, -0.1278), // London
+            (45.0, -3.0),       // Bay of Biscay
+            (43.7, 7.9),        // off Menton, beyond Italy's shore
+            (50.8503, 4.3517),  // Brussels
+        ] {
+            assert!(!g.covers(at(lat, lon)), "{lat}, {lon}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! of `meeting_points` and `place_aliases`.
 
 use axum::Json;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{Place, PlaceKind, Problem, TripPlace};
@@ -20,7 +20,7 @@ use super::gazetteer::Gazetteer;
 use crate::audit::{self, Action, Line, Subject};
 use crate::auth::{Auth, AuthUser};
 use crate::db::{Db, Tx, new_id, now_ms};
-use crate::error::{ApiJson, ApiResult, Error, Result};
+use crate::error::{ApiJson, ApiPath, ApiResult, Error, Result};
 
 pub fn router<S>() -> OpenApiRouter<S>
 where
@@ -286,6 +286,14 @@ pub async fn add_point(
         );
     }
     let point = invalid.check("", GeoPoint::new(input.lat, input.lon));
+    let point = point.filter(|p| match places.check_covered(*p, "") {
+        Ok(()) => true,
+        Err(Error::Invalid(outside)) => {
+            invalid.absorb("", outside);
+            false
+        }
+        Err(_) => false,
+    });
     if let Some(p) = point {
         let inside = places
             .gazetteer
@@ -455,7 +463,7 @@ async fn aliases_of(places: &Places, territory_id: &str) -> Result<Vec<Alias>> {
 async fn list_meeting_points(
     State(places): State<Places>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<MeetingPoint>>> {
     user.require_coordinator(&places.territories, &territory_id)
         .await?;
@@ -474,7 +482,7 @@ async fn list_meeting_points(
 async fn add_meeting_point(
     State(places): State<Places>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiJson(input): ApiJson<MeetingPointInput>,
 ) -> ApiResult<(StatusCode, Json<MeetingPoint>)> {
     let saved = add_point(&places, &user, &territory_id, &input).await?;
@@ -488,7 +496,7 @@ async fn add_meeting_point(
 async fn remove_meeting_point(
     State(places): State<Places>,
     user: AuthUser,
-    Path((territory_id, point_id)): Path<(String, String)>,
+    ApiPath((territory_id, point_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let id = point_id.strip_prefix("mp:").unwrap_or(&point_id);
     remove_op(&places, &user, &territory_id, Table::MeetingPoints, id).await?;
@@ -502,7 +510,7 @@ async fn remove_meeting_point(
 async fn list_aliases(
     State(places): State<Places>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<Alias>>> {
     user.require_coordinator(&places.territories, &territory_id)
         .await?;
@@ -519,7 +527,7 @@ async fn list_aliases(
 async fn add_alias(
     State(places): State<Places>,
     user: AuthUser,
-    Path(territory_id): Path<String>,
+    ApiPath(territory_id): ApiPath<String>,
     ApiJson(input): ApiJson<AliasInput>,
 ) -> ApiResult<(StatusCode, Json<Alias>)> {
     let saved = add_alias_op(&places, &user, &territory_id, &input).await?;
@@ -533,7 +541,7 @@ async fn add_alias(
 async fn remove_alias(
     State(places): State<Places>,
     user: AuthUser,
-    Path((territory_id, alias_id)): Path<(String, String)>,
+    ApiPath((territory_id, alias_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     remove_op(&places, &user, &territory_id, Table::Aliases, &alias_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{FromRef, State};
+use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{Place, PlaceInput, PlaceKind, PlaceQuery, Problem, TripPlace};
 use lotocar_shared::text::search_key;
 use lotocar_shared::validation::Invalid;
@@ -50,9 +51,11 @@ where
 #[into_params(parameter_in = Query)]
 struct SearchParams {
     /// What the person typed: the start of a name ("fig", "st cere"), a
-    /// postal code or an INSEE code.
+    /// postal code or an INSEE code; 100 characters at most.
+    #[param(required = true, max_length = 100)]
     q: Option<String>,
     /// How many places to return, 1 to 50 (default 10).
+    #[param(minimum = 1, maximum = 50)]
     limit: Option<i64>,
     /// Territory whose places rank first (default: the server's).
     territory: Option<String>,
@@ -181,6 +184,35 @@ impl Places {
         Ok(self.gazetteer.get(id).map(|c| self.gazetteer.to_place(c)))
     }
 
+    /// A point of a request body (a place given by its position, a
+    /// meeting point) must lie in the area the gazetteer covers:
+    /// metropolitan France and its overseas départements. Outside, both
+    /// coordinates are reported under `field` (`origin.lat`, `origin.lon`).
+    pub fn check_covered(&self, point: GeoPoint, field: &str) -> Result<()> {
+        if self.gazetteer.covers(point) {
+            return Ok(());
+        }
+        let at = |name: &str| {
+            if field.is_empty() {
+                name.to_string()
+            } else {
+                format!("{field}.{name}")
+            }
+        };
+        let mut invalid = Invalid::new();
+        for (name, what) in [("lat", "la latitude"), ("lon", "la longitude")] {
+            invalid.push(
+                at(name),
+                format!(
+                    "Ce point ({}, {}) est hors de la zone couverte (la France métropolitaine et les départements d'outre-mer) : vérifiez {what}.",
+                    point.lat(),
+                    point.lon()
+                ),
+            );
+        }
+        Err(invalid.into())
+    }
+
     /// Turns a checked place of a request body into the place stored on an
     /// offer or need, and its département; an unknown id is a validation
     /// error on `field`.
@@ -209,6 +241,7 @@ impl Places {
                 ))
             }
             PlaceQuery::Point { point, label } => {
+                self.check_covered(*point, field)?;
                 let commune = self.gazetteer.nearest_commune(*point);
                 Ok((
                     TripPlace {

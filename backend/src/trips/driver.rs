@@ -2,7 +2,7 @@
 //! passengers they can take.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lotocar_shared::api::{Match, Offer, OfferInput, OfferPatch, Problem};
@@ -11,7 +11,7 @@ use super::{Trips, both};
 use crate::auth::AuthUser;
 use crate::bookings::Of;
 use crate::db::Tx;
-use crate::error::{ApiJson, ApiResult, Error, Result};
+use crate::error::{ApiJson, ApiPath, ApiResult, Error, Result};
 use crate::idempotency::{Answer, Attempt, Creation, IdempotencyKey};
 use crate::matching::offer_view;
 use crate::offers::{self, Changes, NewOffer, StoredOffer};
@@ -42,7 +42,7 @@ impl Trips {
             Endpoints::resolve_input(&self.places, &input.origin, &input.destination).await,
         )?;
         let tz = self.territories.tz_of(ends.territory_id()).await?;
-        offers::check_schedule(&draft.schedule, tz)?;
+        offers::check_schedule(&draft.schedule, tz, None)?;
         let mut tx = match creation.begin(&self.db).await? {
             Attempt::Replay(answer) => return Ok(answer),
             Attempt::Fresh(tx) => tx,
@@ -89,7 +89,7 @@ impl Trips {
         let retimed = change.schedule.is_some();
         let schedule = match change.schedule {
             Some(schedule) => {
-                offers::check_schedule(&schedule, tz)?;
+                offers::check_schedule(&schedule, tz, Some(&offer.schedule))?;
                 schedule
             }
             None => offer.schedule.clone(),
@@ -241,7 +241,7 @@ pub(super) async fn list_offers(
 pub(super) async fn get_offer(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Offer>> {
     let offer = offers::get_owned(&trips.db.pool, &id, &user.id)
         .await?
@@ -263,7 +263,7 @@ pub(super) async fn get_offer(
 pub(super) async fn patch_offer(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<OfferPatch>,
 ) -> ApiResult<Json<Offer>> {
     Ok(Json(trips.change_offer(&user.id, &id, &patch).await?))
@@ -277,7 +277,7 @@ pub(super) async fn patch_offer(
 pub(super) async fn delete_offer(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = trips.db.begin_write().await?;
     offers::get_owned(&mut *tx, &id, &user.id)
@@ -301,7 +301,7 @@ pub(super) async fn delete_offer(
 pub(super) async fn offer_matches(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<Match>>> {
     Ok(Json(trips.offer_matches(&user.id, &id).await?))
 }

@@ -2,7 +2,7 @@
 //! posted with their matches, changed, cancelled or closed with an outcome.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lotocar_shared::api::{Match, Need, NeedCreated, NeedInput, NeedPatch, Problem};
@@ -13,7 +13,7 @@ use crate::audit::{self, Action, Line, Subject};
 use crate::auth::AuthUser;
 use crate::bookings::{Bookings, Of};
 use crate::db::{Tx, new_id};
-use crate::error::{ApiJson, ApiResult, Error, Result};
+use crate::error::{ApiJson, ApiPath, ApiResult, Error, Result};
 use crate::idempotency::{Answer, Attempt, Creation, IdempotencyKey};
 use crate::matching::need_view;
 use crate::needs::{self, Closing, NewNeed, StoredNeed, Whose};
@@ -42,6 +42,7 @@ impl Trips {
         needs::check_schedule(
             &draft.schedule,
             crate::db::now().with_timezone(&where_tz).date_naive(),
+            None,
         )?;
         // A relay posts for a person they registered; the need belongs to
         // the person's territory, where its relays and coordinator see it.
@@ -135,7 +136,11 @@ impl Trips {
         if need.status == lotocar_shared::need::NeedStatus::Open
             && let Some(schedule) = &change.schedule
         {
-            needs::check_schedule(schedule, today)?;
+            let kept_start = match &need.schedule {
+                lotocar_shared::NeedSchedule::Weekly(weekly) => weekly.from,
+                lotocar_shared::NeedSchedule::Once(_) => None,
+            };
+            needs::check_schedule(schedule, today, kept_start)?;
         }
         let schedule = change.schedule.unwrap_or_else(|| need.schedule.clone());
         let updated = needs::update(
@@ -294,7 +299,7 @@ pub(super) async fn list_requests(
 pub(super) async fn get_request(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Need>> {
     let need = needs::get_owned(&trips.db.pool, &id, &user.id)
         .await?
@@ -317,7 +322,7 @@ pub(super) async fn get_request(
 pub(super) async fn patch_request(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<NeedPatch>,
 ) -> ApiResult<Json<Need>> {
     Ok(Json(trips.change_need(&user.id, &id, &patch).await?))
@@ -331,7 +336,7 @@ pub(super) async fn patch_request(
 pub(super) async fn delete_request(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     trips.cancel_need(&user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -345,7 +350,7 @@ pub(super) async fn delete_request(
 pub(super) async fn request_matches(
     State(trips): State<Trips>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<Match>>> {
     let need = needs::get_owned(&trips.db.pool, &id, &user.id)
         .await?

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthStart {
     /// A mobile phone number or an e-mail address.
-    #[cfg_attr(feature = "openapi", schema(example = "+33612345678"))]
+    #[cfg_attr(feature = "openapi", schema(example = "+33612345678", min_length = 1))]
     pub contact: String,
 }
 
@@ -36,8 +36,9 @@ pub struct AuthStarted {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthVerify {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub contact: String,
-    #[cfg_attr(feature = "openapi", schema(example = "123456"))]
+    #[cfg_attr(feature = "openapi", schema(example = "123456", min_length = 6))]
     pub code: String,
 }
 

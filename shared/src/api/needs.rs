@@ -76,6 +76,7 @@ impl NeedInput {
 pub struct NeedPatch {
     /// New times: replaces the whole schedule.
     pub schedule: Option<NeedScheduleInput>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 8))]
     pub seats: Option<i64>,
     pub purpose: Option<Purpose>,
 }

@@ -34,6 +34,11 @@ pub struct PushKey {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushSubscriptionInput {
+    /// The push service's address: `https://`, on a public address.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^\s*https://\S+\s*$", max_length = 2000)
+    )]
     pub endpoint: String,
     pub keys: PushKeys,
     /// Sent by browsers; not used.
@@ -44,7 +49,11 @@ pub struct PushSubscriptionInput {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushKeys {
+    /// The browser's P-256 public key: 65 bytes in base64url.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^\s*[A-Za-z0-9_-]{87}=*\s*$"))]
     pub p256dh: String,
+    /// The browser's secret: 16 bytes in base64url.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^\s*[A-Za-z0-9_-]{22}=*\s*$"))]
     pub auth: String,
 }
 
@@ -56,11 +65,13 @@ pub struct CheckedSubscription {
     pub auth: String,
 }
 
+/// How many bytes `text` holds in base64url (padding only at the end).
 pub(super) fn base64url_len(text: &str) -> Option<usize> {
+    let text = text.trim_end_matches('=');
     let valid = text
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=');
-    valid.then(|| text.trim_end_matches('=').len() * 3 / 4)
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    valid.then(|| text.len() * 3 / 4)
 }
 
 impl PushSubscriptionInput {
@@ -68,7 +79,8 @@ impl PushSubscriptionInput {
         let mut invalid = Invalid::new();
         let endpoint = self.endpoint.trim();
         if !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
-            || endpoint.len() > 2000
+            || self.endpoint.len() > 2000
+            || endpoint.contains(char::is_whitespace)
         {
             invalid.push(
                 "endpoint",

@@ -84,7 +84,9 @@ impl OfferInput {
 pub struct OfferPatch {
     /// Pause (true) or resume (false) the whole trip.
     pub paused: Option<bool>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 8))]
     pub seats: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 60))]
     pub max_detour_minutes: Option<i64>,
     /// New times: replaces the whole schedule.
     pub schedule: Option<OfferScheduleInput>,

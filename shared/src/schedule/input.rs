@@ -28,15 +28,15 @@ pub struct OfferScheduleInput {
     pub kind: ScheduleKind,
     /// weekly: the days of the trip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::time::Weekday>>))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::time::optional_weekdays_schema))]
     pub weekdays: Option<Weekdays>,
     /// weekly: local departure time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "07:30"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "07:30", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
     pub departure_time: Option<LocalTime>,
     /// weekly: local time of the way back, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "17:30"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "17:30", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
     pub return_time: Option<LocalTime>,
     /// weekly: first date.
     #[serde(
@@ -175,22 +175,23 @@ pub struct NeedScheduleInput {
     pub date: Option<NaiveDate>,
     /// weekly: the days of the trip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::time::Weekday>>))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::time::optional_weekdays_schema))]
     pub weekdays: Option<Weekdays>,
     /// Latest arrival, local time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "10:00"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "10:00", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
     pub arrive_by: Option<LocalTime>,
     /// Earliest departure, local time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "08:00"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "08:00", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
     pub depart_after: Option<LocalTime>,
     /// Minutes earlier or later that would still do.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 240))]
     pub flexibility_minutes: i64,
     /// Earliest time for the way back, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "14:00"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "14:00", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
     pub return_after: Option<LocalTime>,
     /// weekly: first date (default: now).
     #[serde(

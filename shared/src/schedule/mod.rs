@@ -102,17 +102,40 @@ pub(super) const DATE_HELP: &str =
 pub(super) const DATETIME_HELP: &str =
     "Date et heure invalides : écrivez-les sous la forme 2026-12-03T07:30:00+01:00.";
 
+/// Message shown for a well-written date that does not exist.
+pub const DATE_IMPOSSIBLE: &str =
+    "Date impossible : ce jour n'existe pas dans le calendrier. Vérifiez le jour et le mois.";
+
+/// Reads a `YYYY-MM-DD` date, with a French message: one for a date
+/// written another way, one for a day that does not exist (2026-02-30).
+pub fn parse_date(text: &str) -> Result<NaiveDate, &'static str> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|err| {
+        let well_written = {
+            let b = text.as_bytes();
+            b.len() == 10
+                && b[4] == b'-'
+                && b[7] == b'-'
+                && b.iter()
+                    .enumerate()
+                    .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        };
+        if well_written && err.kind() == chrono::format::ParseErrorKind::OutOfRange {
+            DATE_IMPOSSIBLE
+        } else {
+            DATE_HELP
+        }
+    })
+}
+
 pub fn de_date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
     let s = String::deserialize(d)?;
-    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| serde::de::Error::custom(DATE_HELP))
+    parse_date(&s).map_err(serde::de::Error::custom)
 }
 
 pub fn de_opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
     match Option::<String>::deserialize(d)? {
         None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(DATE_HELP)),
+        Some(s) => parse_date(&s).map(Some).map_err(serde::de::Error::custom),
     }
 }
 
@@ -138,12 +161,14 @@ pub fn clock_time<T: TimeZone>(instant: &DateTime<T>) -> LocalTime {
     LocalTime::new(instant.hour(), instant.minute()).expect("a real clock time")
 }
 
+mod bounds;
 mod input;
 mod need;
 mod offer;
 #[cfg(test)]
 mod tests;
 
+pub use bounds::*;
 pub use input::*;
 pub use need::*;
 pub use offer::*;

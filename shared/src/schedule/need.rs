@@ -170,30 +170,32 @@ pub enum NeedScheduleWire {
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date, example = "2026-12-08"))]
         date: NaiveDate,
         #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "10:00"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "10:00", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
         arrive_by: Option<LocalTime>,
         #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "08:00"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "08:00", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
         depart_after: Option<LocalTime>,
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 240))]
         flexibility_minutes: i64,
         #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "14:00"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "14:00", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
         return_after: Option<LocalTime>,
     },
     Weekly {
-        #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::time::Weekday>))]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::time::weekdays_schema))]
         weekdays: Weekdays,
         #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "08:30"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "08:30", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
         arrive_by: Option<LocalTime>,
         #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
         depart_after: Option<LocalTime>,
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 240))]
         flexibility_minutes: i64,
         #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "17:30"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "17:30", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
         return_after: Option<LocalTime>,
         #[serde(default, deserialize_with = "de_opt_date")]
         #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]

@@ -211,12 +211,12 @@ impl OfferSchedule {
 #[cfg_attr(feature = "openapi", schema(as = OfferSchedule))]
 pub enum OfferScheduleWire {
     Weekly {
-        #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::time::Weekday>))]
+        #[cfg_attr(feature = "openapi", schema(schema_with = crate::time::weekdays_schema))]
         weekdays: Weekdays,
-        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "07:30"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "07:30", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
         departure_time: LocalTime,
         #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "17:30"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "17:30", pattern = "^\\s*([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])?\\s*$"))]
         return_time: Option<LocalTime>,
         #[serde(deserialize_with = "de_date")]
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date, example = "2026-12-01"))]
