@@ -64,6 +64,11 @@ pub const TABLES: &[(&str, Treatment, &str)] = &[
         "auth::sign_in::erase (buckets that name a contact)",
     ),
     (
+        "rate_limit_buckets",
+        Treatment::Erased,
+        "auth::sign_in::erase (buckets that name a contact)",
+    ),
+    (
         "offers",
         Treatment::ExportedAndErased,
         "trips::withdraw_offers_of (kept as anonymous figures)",

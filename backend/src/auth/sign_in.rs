@@ -1,5 +1,5 @@
 //! Sign-in codes, sessions and rate limits: the one writer of
-//! `sign_in_codes`, `sessions` and `rate_limit_hits`.
+//! `sign_in_codes`, `sessions`, `rate_limit_buckets` and `rate_limit_hits`.
 
 use std::net::IpAddr;
 
