@@ -16,9 +16,25 @@ export async function launch(shots) {
   });
 }
 
+// What the page's Content-Security-Policy blocked, in any flow: a flow with
+// one fails, even if the screens still worked.
+const violations = [];
+process.on("exit", () => {
+  if (violations.length) {
+    console.error("blocked by the Content-Security-Policy:\n" + violations.join("\n"));
+    process.exitCode = 1;
+  }
+});
+
 export async function newPage(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 420, height: 860 }, locale: "fr-FR", ...options });
-  return context.newPage();
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    if (/Content Security Policy|Refused to (execute|load|connect|apply|frame|create)/.test(message.text())) {
+      violations.push(message.text());
+    }
+  });
+  return page;
 }
 
 export function shooter(shots, prefix = "") {

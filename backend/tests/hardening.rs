@@ -427,11 +427,14 @@ async fn parallel_retries_with_one_key_get_the_first_answer(backend: Backend) {
     assert_eq!(mine.body.as_array().unwrap().len(), 1);
 }
 
-#[test]
-fn development_mode_is_refused_off_loopback() {
+/// Starts `lotocar serve <args>` and asserts it refuses at once, saying why
+/// (every word of `why` in its message).
+#[track_caller]
+fn refuses_to_start(args: &[&str], why: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(binary())
-        .args(["serve", "--dev", "--bind", "0.0.0.0:0"])
+        .arg("serve")
+        .args(args)
         .arg("--data-dir")
         .arg(dir.path())
         .env_remove("DATABASE_URL")
@@ -447,16 +450,30 @@ fn development_mode_is_refused_off_loopback() {
         }
         if std::time::Instant::now() > deadline {
             child.kill().unwrap();
-            panic!("a --dev server started on 0.0.0.0");
+            panic!("the server started with {args:?}");
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(!status.success(), "a --dev server started on 0.0.0.0");
-    assert!(
-        stderr.contains("--dev") && stderr.contains("0.0.0.0"),
-        "{stderr}"
+    assert!(!status.success(), "the server started with {args:?}");
+    for word in why {
+        assert!(stderr.contains(word), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn development_mode_is_refused_off_loopback() {
+    refuses_to_start(&["--dev", "--bind", "0.0.0.0:0"], &["--dev", "0.0.0.0"]);
+    refuses_to_start(&["--dev", "--bind", "[::]:0"], &["--dev", "[::]"]);
+    // The development switches need --dev.
+    refuses_to_start(
+        &["--dev-allow-local-push", "--bind", "127.0.0.1:0"],
+        &["--dev-allow-local-push", "--dev"],
+    );
+    refuses_to_start(
+        &["--dev-clock-offset-hours", "48", "--bind", "127.0.0.1:0"],
+        &["--dev-clock-offset-hours", "--dev"],
     );
 }
 
