@@ -11,7 +11,7 @@ export async function launch(shots) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    args: ["--no-sandbox", "--disable-gpu", "--lang=fr-FR", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
 }
@@ -56,9 +56,13 @@ export async function signIn(base, page, contact) {
   await page.waitForSelector("#go-ride", { timeout });
 }
 
+// Types `typed` in the place field `input` and takes the place `label`:
+// from the suggestions, or at once when what is typed names it in full.
 export async function pickPlace(page, input, typed, label) {
   await page.fill(input, typed);
+  const chosen = page.locator(`${input} + p.chosen`, { hasText: label });
   const choice = page.locator(".suggestions button", { hasText: label }).first();
-  await choice.waitFor({ timeout });
-  await choice.click();
+  await choice.or(chosen).first().waitFor({ timeout });
+  if (!(await chosen.isVisible())) await choice.click();
+  await chosen.waitFor({ timeout });
 }

@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(page))
         .route("/ws", get(socket))
         .route("/sw.js", get(service_worker))
+        .route("/web.js", get(page_script))
         .route("/web/session", post(keep_session).delete(drop_session))
 }
 
@@ -224,7 +225,8 @@ where
 }
 
 /// The page: it connects to `/ws` (from any address) and the app shows
-/// the screen of the address. Its one inline script carries a nonce that
+/// the screen of the address; `/web.js` connects again when the socket
+/// drops. Its one inline script carries a nonce that
 /// its Content-Security-Policy allows (LiveView runs the scripts the
 /// server sends through `Function`, hence `'unsafe-eval'`; the app's
 /// styles are set inline, hence `'unsafe-inline'` for styles only).
@@ -261,6 +263,7 @@ async fn page() -> Response {
 <div id="main"></div>
 <noscript>Lot'ô car a besoin de JavaScript dans ce navigateur.</noscript>
 {glue}
+<script src="/web.js"></script>
 </body>
 </html>"##
         )),
@@ -410,6 +413,18 @@ where
         })
         .with(|bytes: Vec<u8>| async move { Ok::<_, axum::Error>(Message::Binary(bytes.into())) })
         .sink_map_err(|_| LiveViewError::SendingFailed)
+}
+
+/// The page's own script, after LiveView's: it reconnects a dropped socket
+/// and gives the screen back as it was (`assets/web.js`).
+async fn page_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../../assets/web.js"),
+    )
 }
 
 async fn service_worker() -> impl IntoResponse {

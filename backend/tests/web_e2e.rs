@@ -235,3 +235,60 @@ async fn each_person_of_the_web_shell_has_her_own_sign_in_limit() {
         "limits ok",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forms_find_places_as_typed_send_with_enter_and_show_mistakes_at_their_field() {
+    if !browser_ready() {
+        return;
+    }
+    let server = demo_server(Backend::Sqlite).await;
+    let shots = workspace().join("target/e2e");
+    node(
+        "forms.mjs",
+        &[&server.base, shots.to_str().unwrap()],
+        "forms ok",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_connection_comes_back_on_the_same_screen_with_the_form_as_it_was() {
+    use std::io::{BufRead, Write};
+    if !browser_ready() {
+        return;
+    }
+    let mut server = demo_server(Backend::Sqlite).await;
+    let shots = workspace().join("target/e2e");
+    let mut child = Command::new("node")
+        .arg(workspace().join("e2e/reconnect.mjs"))
+        .args([&server.base, shots.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let mut answer = child.stdin.take().unwrap();
+    let mut said = Vec::new();
+    // The flow asks for the server to go away and come back (a restart on
+    // the same address, as a deployed one), while its page stays open.
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        match line.as_str() {
+            "stop-server" => {
+                server.stop();
+                writeln!(answer, "stopped").unwrap();
+            }
+            "start-server" => {
+                server.restart_in_place().await;
+                writeln!(answer, "started").unwrap();
+            }
+            _ => {}
+        }
+        said.push(line);
+    }
+    let status = child.wait().unwrap();
+    let said = said.join("\n");
+    assert!(
+        status.success(),
+        "browser flow reconnect.mjs failed:\n{said}"
+    );
+    assert!(said.contains("reconnect ok"), "{said}");
+}

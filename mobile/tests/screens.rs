@@ -313,12 +313,14 @@ async fn forms_show_french_validation_messages() {
     has_all(
         &html,
         &[
-            "Choisissez un lieu dans la liste proposée.",
+            "Tapez le nom de la commune.",
             "Choisissez au moins un jour de la semaine.",
             "Le nombre de places doit être compris entre 1 et 8.",
         ],
     );
-    assert!(html.contains("role=\"alert\""));
+    // Each message can be found from its field (aria-describedby).
+    assert!(html.contains("id=\"error-origin\""), "{html}");
+    assert!(html.contains("id=\"error-schedule-weekdays\""), "{html}");
     let mut dom = VirtualDom::new_with_props(
         Messages,
         MessagesProps {

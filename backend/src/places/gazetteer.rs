@@ -326,6 +326,44 @@ impl Gazetteer {
             .collect()
     }
 
+    /// Communes whose name (or its start) is within a typo or two of `key`
+    /// (a letter wrong, missing, added, or two swapped: one from 4 letters,
+    /// two from 8), the nearest spellings only: for when no name starts
+    /// with what was typed ("figeak" finds Figeac). Unordered, without
+    /// duplicates.
+    pub fn near_matches(&self, key: &str) -> Vec<&Commune> {
+        let typed = key.as_bytes();
+        let allowed = match typed.len() {
+            0..=3 => return Vec::new(),
+            4..=7 => 1,
+            _ => 2,
+        };
+        if typed.iter().all(|b| b.is_ascii_digit() || *b == b' ') {
+            return Vec::new();
+        }
+        let mut nearest = allowed;
+        let mut found: Vec<(usize, u32)> = Vec::new();
+        for (name, i) in &self.keys {
+            if let Some(distance) = prefix_distance(typed, name.as_bytes(), nearest) {
+                if distance < nearest {
+                    nearest = distance;
+                    found.retain(|(d, _)| *d <= nearest);
+                }
+                found.push((distance, *i));
+            }
+        }
+        let mut seen: Vec<u32> = found
+            .into_iter()
+            .filter(|(d, _)| *d == nearest)
+            .map(|(_, i)| i)
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.into_iter()
+            .map(|i| &self.communes[i as usize])
+            .collect()
+    }
+
     /// The current commune whose point is nearest to `point`, within about
     /// 30 km (none at sea or abroad).
     pub fn nearest_commune(&self, point: GeoPoint) -> Option<&Commune> {
@@ -368,6 +406,41 @@ impl Gazetteer {
 }
 
 /// The public id of a gazetteer place: "commune:46102", "deleguee:46240".
+/// The fewest edits (a byte replaced, added, removed, or two neighbours
+/// swapped) that turn `typed` into the start of `name`, if at most `max`.
+fn prefix_distance(typed: &[u8], name: &[u8], max: usize) -> Option<usize> {
+    if name.len() + max < typed.len() {
+        return None;
+    }
+    // Rows of the edit table: typed[..i] against name[..j], for every j.
+    let width = name.len() + 1;
+    let mut before: Vec<usize> = vec![usize::MAX / 2; width];
+    let mut previous: Vec<usize> = (0..width).collect();
+    let mut row: Vec<usize> = vec![0; width];
+    for i in 1..=typed.len() {
+        row[0] = i;
+        let mut least = row[0];
+        for j in 1..width {
+            let cost = usize::from(typed[i - 1] != name[j - 1]);
+            let mut best = (previous[j] + 1)
+                .min(row[j - 1] + 1)
+                .min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && typed[i - 1] == name[j - 2] && typed[i - 2] == name[j - 1] {
+                best = best.min(before[j - 2] + 1);
+            }
+            row[j] = best;
+            least = least.min(best);
+        }
+        if least > max {
+            return None;
+        }
+        std::mem::swap(&mut before, &mut previous);
+        std::mem::swap(&mut previous, &mut row);
+    }
+    // The start of the name: any length.
+    previous.into_iter().min().filter(|d| *d <= max)
+}
+
 pub fn place_id(kind: PlaceKind, insee: &str) -> String {
     let prefix = match kind {
         PlaceKind::Commune => "commune",
@@ -418,6 +491,42 @@ mod tests {
         assert!(names("hospitalet").contains(&"L'Hospitalet".to_string()));
         assert!(names("46100").contains(&"Figeac".to_string()));
         assert!(names("").is_empty());
+    }
+
+    #[test]
+    fn edits_count_against_the_start_of_a_name() {
+        let d = |typed: &str, name: &str| prefix_distance(typed.as_bytes(), name.as_bytes(), 2);
+        assert_eq!(d("figeac", "figeac"), Some(0));
+        assert_eq!(d("figeak", "figeac"), Some(1));
+        assert_eq!(d("fiegac", "figeac"), Some(1)); // two letters swapped
+        assert_eq!(d("figac", "figeac"), Some(1)); // one missing
+        assert_eq!(d("figeacc", "figeac"), Some(1)); // one too many
+        assert_eq!(d("figea", "figeac"), Some(0)); // the start of it
+        assert_eq!(d("cajarcq", "cajarc"), Some(1));
+        assert_eq!(d("xyzxyz", "figeac"), None);
+    }
+
+    #[test]
+    fn a_typo_finds_the_commune_when_nothing_starts_with_it() {
+        let g = gazetteer();
+        let names = |key: &str| {
+            let mut found: Vec<String> = g
+                .near_matches(key)
+                .into_iter()
+                .filter(|c| c.departement == "46")
+                .map(|c| c.name.clone())
+                .collect();
+            found.sort();
+            found
+        };
+        assert!(g.prefix_matches("figeak").is_empty());
+        assert_eq!(names("figeak"), ["Figeac"]);
+        assert_eq!(names("fiegac"), ["Figeac"]);
+        assert_eq!(names("gramt"), ["Gramat"]);
+        assert_eq!(names("souilac"), ["Souillac"]);
+        // Too short to guess, or nothing near.
+        assert!(g.near_matches("fig").is_empty());
+        assert!(g.near_matches("qwxzqwxz").is_empty());
     }
 
     #[test]

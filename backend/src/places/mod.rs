@@ -130,13 +130,12 @@ impl Places {
             return Ok(Vec::new());
         }
         let gazetteer = &self.gazetteer;
-        let mut candidates = rank_communes(
-            gazetteer,
-            gazetteer.prefix_matches(&key),
-            &key,
-            territory,
-            limit,
-        );
+        // What is typed starts a name, or else is a typo or two away.
+        let mut communes = gazetteer.prefix_matches(&key);
+        if communes.is_empty() {
+            communes = gazetteer.near_matches(&key);
+        }
+        let mut candidates = rank_communes(gazetteer, communes, &key, territory, limit);
         for alias in local::aliases_with_prefix(&self.db, &key).await? {
             let Some(mut place) = self.resolve_id(&alias.place_id).await? else {
                 continue;

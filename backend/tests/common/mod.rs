@@ -138,10 +138,14 @@ impl Server {
     }
 
     fn spawn_in(&mut self, data_dir: PathBuf) {
+        self.spawn_at(data_dir, "127.0.0.1:0");
+    }
+
+    fn spawn_at(&mut self, data_dir: PathBuf, bind: &str) {
         let mut cmd = Command::new(binary());
         cmd.arg("serve")
             .arg("--bind")
-            .arg("127.0.0.1:0")
+            .arg(bind)
             .arg("--data-dir")
             .arg(&data_dir)
             .env_remove("DATABASE_URL")
@@ -204,6 +208,18 @@ impl Server {
     pub async fn restart(&mut self) {
         self.stop();
         self.spawn();
+    }
+
+    /// Stops and starts again on the same database and the same address,
+    /// as a deployed server restarts: open pages find it where it was.
+    pub async fn restart_in_place(&mut self) {
+        let address = self
+            .base
+            .strip_prefix("http://")
+            .expect("an http address")
+            .to_string();
+        self.stop();
+        self.spawn_at(self.data_dir.path().to_path_buf(), &address);
     }
 
     /// Runs `lotocar admin <args>` on this server's database.

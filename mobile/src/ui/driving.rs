@@ -3,8 +3,11 @@
 use dioxus::prelude::*;
 use lotocar_shared::validation::FieldError;
 
-use super::forms::OfferForm;
-use super::pieces::{Back, Days, FieldMessage, PlacePicker, chosen};
+use super::forms::{OfferForm, error_for, settle_place};
+use super::pieces::{
+    Back, Days, FieldMessage, PlacePicker, TO_CORRECT, chosen, focus_first_fault, invalid,
+    message_id,
+};
 use super::{AppHandle, Route};
 use crate::store::Action;
 use crate::sync::Outcome;
@@ -55,71 +58,113 @@ pub fn NewOffer() -> Element {
     let app = use_context::<AppHandle>();
     let mut form = use_signal(OfferForm::default);
     let mut errors = use_signal(Vec::<FieldError>::new);
-    let submit = move |_| match form.read().to_input() {
-        Err(found) => {
-            errors.set(found);
-            app.warn("Certains champs sont à corriger.");
-        }
-        Ok(input) => {
-            errors.set(Vec::new());
-            spawn(async move {
-                match app
-                    .perform(
-                        Action::CreateOffer { input },
-                        "Proposer un trajet",
-                        "Trajet publié. Les passagers sur votre chemin seront prévenus.",
-                    )
-                    .await
-                {
-                    Outcome::Refused(err) => errors.set(err.field_errors()),
-                    _ => app.go(Route::Drive {}),
+    // Enter in a field sends the form, as its button does.
+    let submit = move |event: FormEvent| {
+        event.prevent_default();
+        spawn(async move {
+            let mut f = form.read().clone();
+            let api = app.api().await;
+            settle_place(&api, &mut f.origin, &f.origin_text).await;
+            settle_place(&api, &mut f.destination, &f.destination_text).await;
+            if (&f.origin, &f.destination) != (&form.peek().origin, &form.peek().destination) {
+                form.set(f.clone());
+            }
+            let input = match f.to_input() {
+                Ok(input) => input,
+                Err(found) => {
+                    errors.set(found);
+                    app.warn(TO_CORRECT);
+                    focus_first_fault();
+                    return;
                 }
-            });
-        }
+            };
+            errors.set(Vec::new());
+            match app
+                .perform(
+                    Action::CreateOffer { input },
+                    "Proposer un trajet",
+                    "Trajet publié. Les passagers sur votre chemin seront prévenus.",
+                )
+                .await
+            {
+                Outcome::Refused(err) => {
+                    errors.set(err.field_errors());
+                    focus_first_fault();
+                }
+                _ => app.go_telling(Route::Drive {}),
+            }
+        });
     };
     let f = form.read().clone();
+    let e = errors();
+    let when = if f.regular {
+        "schedule.from"
+    } else {
+        "schedule.departure"
+    };
     rsx! {
         Back { to: Route::Drive {} }
         h1 { "Proposer un trajet" }
-        PlacePicker { label: "Je pars de", id: "offer-from", selected: f.origin.clone(), onselect: move |p| form.write().origin = chosen(p) }
-        FieldMessage { errors: errors(), field: "origin" }
-        PlacePicker { label: "Je vais à", id: "offer-to", selected: f.destination.clone(), onselect: move |p| form.write().destination = chosen(p) }
-        FieldMessage { errors: errors(), field: "destination" }
-        label { class: "check",
-            input { r#type: "radio", name: "offer-kind", checked: f.regular, onchange: move |_| form.write().regular = true }
-            "Trajet régulier (chaque semaine)"
+        form { novalidate: true, onsubmit: submit,
+            PlacePicker { label: "Je pars de", id: "offer-from", selected: f.origin.clone(),
+                onselect: move |p| form.write().origin = chosen(p),
+                ontext: move |t| form.write().origin_text = t,
+                error: error_for(&e, "origin").map(str::to_string) }
+            PlacePicker { label: "Je vais à", id: "offer-to", selected: f.destination.clone(),
+                onselect: move |p| form.write().destination = chosen(p),
+                ontext: move |t| form.write().destination_text = t,
+                error: error_for(&e, "destination").map(str::to_string) }
+            fieldset {
+                legend { "Quand ?" }
+                label { class: "check",
+                    input { r#type: "radio", name: "offer-kind", checked: f.regular, onchange: move |_| form.write().regular = true }
+                    "Trajet régulier (chaque semaine)"
+                }
+                label { class: "check",
+                    input { r#type: "radio", name: "offer-kind", checked: !f.regular, onchange: move |_| form.write().regular = false }
+                    "Une seule fois"
+                }
+            }
+            if f.regular {
+                fieldset {
+                    legend { "Les jours" }
+                    Days { days: f.days, onchange: move |(i, on): (usize, bool)| form.write().days[i] = on }
+                }
+                FieldMessage { errors: e.clone(), field: "schedule.weekdays" }
+            }
+            label { r#for: "offer-date", if f.regular { "À partir du" } else { "Le" } }
+            input { id: "offer-date", r#type: "date", value: "{f.date}",
+                "aria-invalid": invalid(&e, when), "aria-describedby": message_id(when),
+                oninput: move |e| form.write().date = e.value() }
+            FieldMessage { errors: e.clone(), field: when }
+            label { r#for: "offer-time", "Heure de départ" }
+            input { id: "offer-time", r#type: "time", value: "{f.departure}",
+                "aria-invalid": invalid(&e, "schedule.departure_time"), "aria-describedby": message_id("schedule.departure_time"),
+                oninput: move |e| form.write().departure = e.value() }
+            FieldMessage { errors: e.clone(), field: "schedule.departure_time" }
+            label { r#for: "offer-back", "Heure du retour (si vous revenez)" }
+            input { id: "offer-back", r#type: "time", value: "{f.back}",
+                "aria-invalid": invalid(&e, "schedule.return_time"), "aria-describedby": message_id("schedule.return_time"),
+                oninput: move |e| form.write().back = e.value() }
+            FieldMessage { errors: e.clone(), field: "schedule.return_time" }
+            label { r#for: "offer-seats", "Places libres" }
+            input { id: "offer-seats", r#type: "number", min: "1", max: "8", inputmode: "numeric", value: "{f.seats}",
+                "aria-invalid": invalid(&e, "seats"), "aria-describedby": message_id("seats"),
+                oninput: move |e| form.write().seats = e.value() }
+            FieldMessage { errors: e.clone(), field: "seats" }
+            label { r#for: "offer-detour", "Détour accepté pour prendre quelqu'un" }
+            select { id: "offer-detour", value: "{f.detour}",
+                "aria-invalid": invalid(&e, "max_detour_minutes"), "aria-describedby": message_id("max_detour_minutes"),
+                onchange: move |e| form.write().detour = e.value(),
+                option { value: "5", "5 minutes" }
+                option { value: "10", "10 minutes" }
+                option { value: "15", "15 minutes" }
+                option { value: "20", "20 minutes" }
+                option { value: "30", "30 minutes" }
+            }
+            FieldMessage { errors: e.clone(), field: "max_detour_minutes" }
+            button { id: "publish-offer", r#type: "submit", "Publier le trajet" }
         }
-        label { class: "check",
-            input { r#type: "radio", name: "offer-kind", checked: !f.regular, onchange: move |_| form.write().regular = false }
-            "Une seule fois"
-        }
-        if f.regular {
-            label { "Les jours" }
-            Days { days: f.days, onchange: move |(i, on): (usize, bool)| form.write().days[i] = on }
-            FieldMessage { errors: errors(), field: "schedule.weekdays" }
-        }
-        label { r#for: "offer-date", if f.regular { "À partir du" } else { "Le" } }
-        input { id: "offer-date", r#type: "date", value: "{f.date}", oninput: move |e| form.write().date = e.value() }
-        FieldMessage { errors: errors(), field: if f.regular { "schedule.from" } else { "schedule.departure" } }
-        label { r#for: "offer-time", "Heure de départ" }
-        input { id: "offer-time", r#type: "time", value: "{f.departure}", oninput: move |e| form.write().departure = e.value() }
-        FieldMessage { errors: errors(), field: "schedule.departure_time" }
-        label { r#for: "offer-back", "Heure du retour (si vous revenez)" }
-        input { id: "offer-back", r#type: "time", value: "{f.back}", oninput: move |e| form.write().back = e.value() }
-        FieldMessage { errors: errors(), field: "schedule.return_time" }
-        label { r#for: "offer-seats", "Places libres" }
-        input { id: "offer-seats", r#type: "number", min: "1", max: "8", value: "{f.seats}", oninput: move |e| form.write().seats = e.value() }
-        FieldMessage { errors: errors(), field: "seats" }
-        label { r#for: "offer-detour", "Détour accepté pour prendre quelqu'un" }
-        select { id: "offer-detour", value: "{f.detour}", onchange: move |e| form.write().detour = e.value(),
-            option { value: "5", "5 minutes" }
-            option { value: "10", "10 minutes" }
-            option { value: "15", "15 minutes" }
-            option { value: "20", "20 minutes" }
-            option { value: "30", "30 minutes" }
-        }
-        FieldMessage { errors: errors(), field: "max_detour_minutes" }
-        button { id: "publish-offer", onclick: submit, "Publier le trajet" }
     }
 }
 

@@ -9,6 +9,7 @@ use lotocar_shared::need::Purpose;
 use lotocar_shared::schedule::{
     NeedScheduleInput, OfferScheduleInput, ScheduleKind, local_instant,
 };
+use lotocar_shared::text::search_key;
 use lotocar_shared::time::{LocalTime, Weekday, Weekdays};
 use lotocar_shared::validation::{FieldError, Invalid};
 
@@ -27,11 +28,64 @@ pub fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
         .map(|e| e.message.as_str())
 }
 
-fn place(selected: &Option<Place>, field: &str, invalid: &mut Invalid) -> PlaceInput {
+/// What to search for a place typed as the app shows it: "Figeac (46100)"
+/// is Figeac, "Le Foirail — Figeac (46100)" the local name Le Foirail.
+pub fn place_query(typed: &str) -> &str {
+    let typed = typed.split(" — ").next().unwrap_or(typed).trim();
+    match typed.rfind(" (") {
+        Some(at) if typed.ends_with(')') => typed[..at].trim(),
+        _ => typed,
+    }
+}
+
+/// The place among `found` that `typed` names in full: its label, or its
+/// name or local name when no other place found has it.
+pub fn named_exactly(typed: &str, found: &[Place]) -> Option<Place> {
+    let key = search_key(typed);
+    if key.is_empty() {
+        return None;
+    }
+    if let Some(place) = found.iter().find(|p| search_key(&p.label) == key) {
+        return Some(place.clone());
+    }
+    let named: Vec<&Place> = found
+        .iter()
+        .filter(|p| {
+            search_key(&p.name) == key || p.alias.as_deref().is_some_and(|a| search_key(a) == key)
+        })
+        .collect();
+    match named.first() {
+        Some(first) if named.iter().all(|p| p.id == first.id) => Some((*first).clone()),
+        _ => None,
+    }
+}
+
+/// Settles a place typed in full but not chosen yet (the suggestions had
+/// not come back when the form was sent): the place it names, if any.
+pub async fn settle_place(api: &crate::api::Api, selected: &mut Option<Place>, typed: &str) {
+    if selected.is_some() || search_key(place_query(typed)).is_empty() {
+        return;
+    }
+    if let Ok(found) = api.places(place_query(typed)).await {
+        *selected = named_exactly(typed, &found);
+    }
+}
+
+fn place(selected: &Option<Place>, typed: &str, field: &str, invalid: &mut Invalid) -> PlaceInput {
     match selected {
         Some(p) => PlaceInput::id(p.id.clone()),
         None => {
-            invalid.push(field, "Choisissez un lieu dans la liste proposée.");
+            let typed = typed.trim();
+            if typed.is_empty() {
+                invalid.push(field, "Tapez le nom de la commune.");
+            } else {
+                invalid.push(
+                    field,
+                    format!(
+                        "Aucune commune trouvée pour « {typed} » : vérifiez l'orthographe, ou choisissez dans la liste proposée."
+                    ),
+                );
+            }
             PlaceInput::default()
         }
     }
@@ -94,6 +148,9 @@ fn weekdays(days: &[bool; 7], invalid: &mut Invalid) -> Option<Weekdays> {
 pub struct OfferForm {
     pub origin: Option<Place>,
     pub destination: Option<Place>,
+    /// What is typed in the place fields (see [`settle_place`]).
+    pub origin_text: String,
+    pub destination_text: String,
     pub regular: bool,
     pub days: [bool; 7],
     pub departure: String,
@@ -108,6 +165,8 @@ impl Default for OfferForm {
         OfferForm {
             origin: None,
             destination: None,
+            origin_text: String::new(),
+            destination_text: String::new(),
             regular: true,
             days: [true, true, true, true, true, false, false],
             departure: "07:30".into(),
@@ -122,8 +181,13 @@ impl Default for OfferForm {
 impl OfferForm {
     pub fn to_input(&self) -> Result<OfferInput, Vec<FieldError>> {
         let mut invalid = Invalid::new();
-        let origin = place(&self.origin, "origin", &mut invalid);
-        let destination = place(&self.destination, "destination", &mut invalid);
+        let origin = place(&self.origin, &self.origin_text, "origin", &mut invalid);
+        let destination = place(
+            &self.destination,
+            &self.destination_text,
+            "destination",
+            &mut invalid,
+        );
         let date = date(&self.date, "schedule.from", &mut invalid);
         let departure = time(&self.departure, "schedule.departure_time", &mut invalid);
         let back = optional_time(&self.back, "schedule.return_time", &mut invalid);
@@ -179,6 +243,9 @@ impl OfferForm {
 pub struct NeedForm {
     pub origin: Option<Place>,
     pub destination: Option<Place>,
+    /// What is typed in the place fields (see [`settle_place`]).
+    pub origin_text: String,
+    pub destination_text: String,
     pub regular: bool,
     pub date: String,
     pub days: [bool; 7],
@@ -195,6 +262,8 @@ impl Default for NeedForm {
         NeedForm {
             origin: None,
             destination: None,
+            origin_text: String::new(),
+            destination_text: String::new(),
             regular: false,
             date: (today() + chrono::Duration::days(1)).to_string(),
             days: [true, true, true, true, true, false, false],
@@ -210,8 +279,13 @@ impl Default for NeedForm {
 impl NeedForm {
     pub fn to_input(&self) -> Result<NeedInput, Vec<FieldError>> {
         let mut invalid = Invalid::new();
-        let origin = place(&self.origin, "origin", &mut invalid);
-        let destination = place(&self.destination, "destination", &mut invalid);
+        let origin = place(&self.origin, &self.origin_text, "origin", &mut invalid);
+        let destination = place(
+            &self.destination,
+            &self.destination_text,
+            "destination",
+            &mut invalid,
+        );
         let field = if self.arrive {
             "schedule.arrive_by"
         } else {
@@ -301,7 +375,7 @@ mod tests {
         let errors = form.to_input().unwrap_err();
         assert_eq!(
             error_for(&errors, "origin"),
-            Some("Choisissez un lieu dans la liste proposée.")
+            Some("Tapez le nom de la commune.")
         );
         assert_eq!(
             error_for(&errors, "schedule.weekdays"),
@@ -339,6 +413,36 @@ mod tests {
         assert_eq!(json["arrive_by"], "09:30");
         assert_eq!(json["return_after"], "14:00");
         assert_eq!(json["date"], "2030-12-08");
+    }
+
+    #[test]
+    fn a_place_typed_in_full_is_the_place_it_names() {
+        let saint_cere = Place {
+            id: "commune:46251".into(),
+            name: "Saint-Céré".into(),
+            label: "Saint-Céré (46400)".into(),
+            ..figeac()
+        };
+        let local = Place {
+            id: "mp:foirail".into(),
+            name: "Figeac".into(),
+            label: "Le Foirail — Figeac (46100)".into(),
+            alias: Some("Le Foirail".into()),
+            ..figeac()
+        };
+        let found = [figeac(), saint_cere.clone(), local.clone()];
+        let named = |typed: &str| named_exactly(typed, &found).map(|p| p.id);
+        assert_eq!(named("Figeac (46100)").as_deref(), Some("commune:46102"));
+        assert_eq!(named("st cere").as_deref(), Some("commune:46251"));
+        assert_eq!(named("SAINT-CÉRÉ").as_deref(), Some("commune:46251"));
+        assert_eq!(named("le foirail").as_deref(), Some("mp:foirail"));
+        // Two places are called Figeac here: the person chooses.
+        assert_eq!(named("figeac"), None);
+        assert_eq!(named("Fig"), None);
+        assert_eq!(named(""), None);
+        assert_eq!(place_query("Figeac (46100)"), "Figeac");
+        assert_eq!(place_query("Le Foirail — Figeac (46100)"), "Le Foirail");
+        assert_eq!(place_query(" St Cere "), "St Cere");
     }
 
     #[test]

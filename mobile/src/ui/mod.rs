@@ -83,6 +83,14 @@ impl AppHandle {
         self.move_to(route, false);
     }
 
+    /// Like [`AppHandle::go`], but the message just shown stays (what was
+    /// done, said on the screen it leads to).
+    pub fn go_telling(mut self, route: Route) {
+        let said = self.flash.peek().clone();
+        self.move_to(route, false);
+        self.flash.set(said);
+    }
+
     /// Like [`AppHandle::go`], but `route` takes the current screen's place
     /// in the history (the sign-in screen, once signed in).
     pub fn go_instead(self, route: Route) {

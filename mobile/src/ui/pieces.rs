@@ -8,7 +8,9 @@ use lotocar_shared::people::Role;
 use lotocar_shared::time::Weekday;
 use lotocar_shared::validation::FieldError;
 
-use super::forms::error_for;
+use lotocar_shared::text::search_key;
+
+use super::forms::{error_for, named_exactly, place_query};
 use super::{AppHandle, Route};
 
 #[component]
@@ -19,66 +21,150 @@ pub(crate) fn Back(to: Route) -> Element {
     }
 }
 
+/// The message under a field, found by its input through
+/// `aria-describedby` ([`message_id`]).
 #[component]
 pub fn FieldMessage(errors: Vec<FieldError>, field: String) -> Element {
     match error_for(&errors, &field) {
-        Some(message) => rsx! { p { class: "error", role: "alert", "{message}" } },
+        Some(message) => rsx! { p { id: message_id(&field), class: "error", "{message}" } },
         None => rsx! {},
     }
 }
 
-/// A place typed and chosen from suggestions (`/api/v1/places`).
+/// The id of the message under `field` ("schedule.date" → "error-schedule-date").
+pub fn message_id(field: &str) -> String {
+    format!("error-{}", field.replace('.', "-"))
+}
+
+/// `aria-invalid` of the input of `field`.
+pub fn invalid(errors: &[FieldError], field: &str) -> &'static str {
+    if error_for(errors, field).is_some() {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// What the app says on top of a form sent with mistakes.
+pub const TO_CORRECT: &str =
+    "Certains champs sont à corriger : les messages en rouge, sous chacun, disent quoi faire.";
+
+/// Moves to the first field to correct (once the screen shows the
+/// messages), so that the person sees it, even at the bottom of a form.
+pub fn focus_first_fault() {
+    document::eval(
+        r#"let tries = 0;
+        const look = setInterval(() => {
+          const field = document.querySelector('[aria-invalid="true"]');
+          if (field || ++tries > 40) {
+            clearInterval(look);
+            if (field) { field.focus(); field.scrollIntoView({ block: "center" }); }
+          }
+        }, 50);"#,
+    );
+}
+
+/// A place typed and chosen from suggestions (`/api/v1/places`): a name
+/// typed in full is taken as it is (when only one place has it), a typo
+/// still finds suggestions, and nothing found is said. `ontext` hears what
+/// is typed (the form settles a name typed but not yet answered).
 #[component]
 pub fn PlacePicker(
     label: String,
     id: String,
     selected: Option<Place>,
     onselect: EventHandler<Place>,
+    #[props(default)] ontext: Option<EventHandler<String>>,
+    /// The form's message for this field, shown under it.
+    #[props(default)]
+    error: Option<String>,
 ) -> Element {
     let app = use_context::<AppHandle>();
-    let mut text = use_signal(String::new);
+    // A place chosen before (a form given back) shows its name.
+    let mut text = use_signal(|| {
+        selected
+            .as_ref()
+            .map(|p| p.label.clone())
+            .unwrap_or_default()
+    });
     let mut suggestions = use_signal(Vec::<Place>::new);
-    let shown = selected.as_ref().map(|p| p.label.clone());
+    // The text the suggestions answer.
+    let mut answered = use_signal(|| None::<String>);
+    let typed = text();
+    let none_found = answered().as_deref() == Some(typed.as_str())
+        && suggestions.read().is_empty()
+        && search_key(place_query(&typed)).chars().count() >= 2;
+    let hint = format!("{id}-place");
+    let fault = format!("{id}-error");
+    let described = if error.is_some() {
+        format!("{hint} {fault}")
+    } else {
+        hint.clone()
+    };
+    let was_chosen = selected.is_some();
     rsx! {
         label { r#for: "{id}", "{label}" }
-        if let Some(chosen) = shown {
-            p { class: "card highlight",
-                "{chosen} "
-                button { class: "small secondary", onclick: move |_| { text.set(String::new()); onselect.call(Place { id: String::new(), ..placeholder() }) }, "Changer" }
-            }
-        } else {
-            input {
-                id: "{id}",
-                r#type: "text",
-                autocomplete: "off",
-                placeholder: "Tapez le début du nom de la commune",
-                value: "{text}",
-                oninput: move |event| {
-                    let typed = event.value();
-                    text.set(typed.clone());
-                    spawn(async move {
-                        let found = if typed.trim().chars().count() >= 2 {
-                            app.api().await.places(&typed).await.unwrap_or_default()
-                        } else {
-                            Vec::new()
-                        };
-                        // Only the answer to what is typed now.
-                        if *text.peek() == typed {
-                            suggestions.set(found);
-                        }
-                    });
-                },
-            }
-            div { class: "suggestions",
-                for place in suggestions.read().iter().cloned() {
-                    button {
-                        class: "secondary",
-                        onclick: move |_| {
-                            suggestions.set(Vec::new());
-                            onselect.call(place.clone());
-                        },
-                        "{place.label}"
+        input {
+            id: "{id}",
+            r#type: "text",
+            autocomplete: "off",
+            placeholder: "Tapez le nom de la commune",
+            "aria-describedby": "{described}",
+            "aria-invalid": if error.is_some() { "true" } else { "false" },
+            value: "{typed}",
+            oninput: move |event| {
+                let typed = event.value();
+                text.set(typed.clone());
+                if let Some(ontext) = ontext {
+                    ontext.call(typed.clone());
+                }
+                if was_chosen {
+                    onselect.call(placeholder());
+                }
+                spawn(async move {
+                    let query = place_query(&typed);
+                    let found = if search_key(query).chars().count() >= 2 {
+                        app.api().await.places(query).await.unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    // Only the answer to what is typed now.
+                    if *text.peek() != typed {
+                        return;
                     }
+                    match named_exactly(&typed, &found) {
+                        Some(place) => {
+                            suggestions.set(Vec::new());
+                            onselect.call(place);
+                        }
+                        None => suggestions.set(found),
+                    }
+                    answered.set(Some(typed));
+                });
+            },
+        }
+        if let Some(chosen) = &selected {
+            p { id: "{hint}", class: "chosen", "✓ {chosen.label}" }
+        } else if none_found {
+            p { id: "{hint}", class: "hint", role: "status",
+                "Aucune commune trouvée pour « {typed.trim()} ». Vérifiez l'orthographe, ou tapez le code postal."
+            }
+        }
+        if let Some(message) = &error {
+            p { id: "{fault}", class: "error", "{message}" }
+        }
+        div { class: "suggestions",
+            for place in suggestions.read().iter().cloned() {
+                button {
+                    r#type: "button",
+                    class: "secondary",
+                    onclick: move |_| {
+                        suggestions.set(Vec::new());
+                        text.set(place.label.clone());
+                        answered.set(Some(place.label.clone()));
+                        onselect.call(place.clone());
+                    },
+                    "{place.label}"
                 }
             }
         }
@@ -112,6 +198,7 @@ pub(crate) fn Days(days: [bool; 7], onchange: EventHandler<(usize, bool)>) -> El
             for (i, day) in Weekday::ALL.into_iter().enumerate() {
                 label { class: "check",
                     input {
+                        id: "day-{day.code()}",
                         r#type: "checkbox",
                         checked: days[i],
                         onchange: move |event| onchange.call((i, event.checked())),

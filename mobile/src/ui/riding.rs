@@ -6,8 +6,11 @@ use lotocar_shared::api::{BookingInput, Match};
 use lotocar_shared::need::{NeedStatus, Purpose};
 use lotocar_shared::validation::FieldError;
 
-use super::forms::NeedForm;
-use super::pieces::{Back, Days, FieldMessage, PlacePicker, chosen};
+use super::forms::{NeedForm, error_for, settle_place};
+use super::pieces::{
+    Back, Days, FieldMessage, PlacePicker, TO_CORRECT, chosen, focus_first_fault, invalid,
+    message_id,
+};
 use super::{AppHandle, Route};
 use crate::store::Action;
 use crate::sync::Outcome;
@@ -58,97 +61,142 @@ pub fn NewRequest(#[props(default)] on_behalf_of: Option<String>) -> Element {
     let for_person = on_behalf_of.clone();
     let mut form = use_signal(NeedForm::default);
     let mut errors = use_signal(Vec::<FieldError>::new);
-    let submit = move |_| match form.read().to_input() {
-        Err(found) => {
-            errors.set(found);
-            app.warn("Certains champs sont à corriger.");
-        }
-        Ok(mut input) => {
-            errors.set(Vec::new());
-            input.on_behalf_of = for_person.clone();
-            spawn(async move {
-                let before: Vec<String> = app.store.read().requests.keys().cloned().collect();
-                match app
-                    .perform(
-                        Action::CreateRequest { input },
-                        "Demander un trajet",
-                        "Demande publiée.",
-                    )
-                    .await
-                {
-                    Outcome::Refused(err) => errors.set(err.field_errors()),
-                    Outcome::Queued => app.go(Route::Ride {}),
-                    Outcome::Done => {
-                        let new = app
-                            .store
-                            .read()
-                            .requests
-                            .keys()
-                            .find(|k| !before.contains(k))
-                            .cloned();
-                        app.go(new
-                            .map(|id| Route::RequestMatches { id })
-                            .unwrap_or(Route::Ride {}));
-                    }
+    // Enter in a field sends the form, as its button does.
+    let submit = move |event: FormEvent| {
+        event.prevent_default();
+        let for_person = for_person.clone();
+        spawn(async move {
+            let mut f = form.read().clone();
+            let api = app.api().await;
+            settle_place(&api, &mut f.origin, &f.origin_text).await;
+            settle_place(&api, &mut f.destination, &f.destination_text).await;
+            if (&f.origin, &f.destination) != (&form.peek().origin, &form.peek().destination) {
+                form.set(f.clone());
+            }
+            let mut input = match f.to_input() {
+                Ok(input) => input,
+                Err(found) => {
+                    errors.set(found);
+                    app.warn(TO_CORRECT);
+                    focus_first_fault();
+                    return;
                 }
-            });
-        }
+            };
+            errors.set(Vec::new());
+            input.on_behalf_of = for_person;
+            let before: Vec<String> = app.store.read().requests.keys().cloned().collect();
+            match app
+                .perform(
+                    Action::CreateRequest { input },
+                    "Demander un trajet",
+                    "Demande publiée.",
+                )
+                .await
+            {
+                Outcome::Refused(err) => {
+                    errors.set(err.field_errors());
+                    focus_first_fault();
+                }
+                Outcome::Queued => app.go_telling(Route::Ride {}),
+                Outcome::Done => {
+                    let new = app
+                        .store
+                        .read()
+                        .requests
+                        .keys()
+                        .find(|k| !before.contains(k))
+                        .cloned();
+                    app.go_telling(
+                        new.map(|id| Route::RequestMatches { id })
+                            .unwrap_or(Route::Ride {}),
+                    );
+                }
+            }
+        });
     };
     let f = form.read().clone();
+    let e = errors();
     let back = match &on_behalf_of {
         Some(person) => Route::Beneficiary { id: person.clone() },
         None => Route::Ride {},
+    };
+    let timing = if f.arrive {
+        "schedule.arrive_by"
+    } else {
+        "schedule.depart_after"
     };
     rsx! {
         Back { to: back }
         h1 { "Demander un trajet" }
         if on_behalf_of.is_some() { p { class: "muted", "Pour la personne que vous accompagnez." } }
-        PlacePicker { label: "Je pars de", id: "need-from", selected: f.origin.clone(), onselect: move |p| form.write().origin = chosen(p) }
-        FieldMessage { errors: errors(), field: "origin" }
-        PlacePicker { label: "Je vais à", id: "need-to", selected: f.destination.clone(), onselect: move |p| form.write().destination = chosen(p) }
-        FieldMessage { errors: errors(), field: "destination" }
-        label { class: "check",
-            input { r#type: "radio", name: "need-kind", checked: !f.regular, onchange: move |_| form.write().regular = false }
-            "Une seule fois"
+        form { novalidate: true, onsubmit: submit,
+            PlacePicker { label: "Je pars de", id: "need-from", selected: f.origin.clone(),
+                onselect: move |p| form.write().origin = chosen(p),
+                ontext: move |t| form.write().origin_text = t,
+                error: error_for(&e, "origin").map(str::to_string) }
+            PlacePicker { label: "Je vais à", id: "need-to", selected: f.destination.clone(),
+                onselect: move |p| form.write().destination = chosen(p),
+                ontext: move |t| form.write().destination_text = t,
+                error: error_for(&e, "destination").map(str::to_string) }
+            fieldset {
+                legend { "Quand ?" }
+                label { class: "check",
+                    input { r#type: "radio", name: "need-kind", checked: !f.regular, onchange: move |_| form.write().regular = false }
+                    "Une seule fois"
+                }
+                label { class: "check",
+                    input { r#type: "radio", name: "need-kind", checked: f.regular, onchange: move |_| form.write().regular = true }
+                    "Chaque semaine (travail, formation)"
+                }
+            }
+            if f.regular {
+                Days { days: f.days, onchange: move |(i, on): (usize, bool)| form.write().days[i] = on }
+                FieldMessage { errors: e.clone(), field: "schedule.weekdays" }
+            } else {
+                label { r#for: "need-date", "Le" }
+                input { id: "need-date", r#type: "date", value: "{f.date}",
+                    "aria-invalid": invalid(&e, "schedule.date"), "aria-describedby": message_id("schedule.date"),
+                    oninput: move |e| form.write().date = e.value() }
+                FieldMessage { errors: e.clone(), field: "schedule.date" }
+            }
+            fieldset {
+                legend { "L'heure" }
+                label { class: "check",
+                    input { r#type: "radio", name: "need-timing", checked: f.arrive, onchange: move |_| form.write().arrive = true }
+                    "Je dois arriver avant"
+                }
+                label { class: "check",
+                    input { r#type: "radio", name: "need-timing", checked: !f.arrive, onchange: move |_| form.write().arrive = false }
+                    "Je peux partir à partir de"
+                }
+            }
+            label { r#for: "need-time", if f.arrive { "Arriver avant (heure)" } else { "Partir à partir de (heure)" } }
+            input { id: "need-time", r#type: "time", value: "{f.time}",
+                "aria-invalid": invalid(&e, timing), "aria-describedby": message_id(timing),
+                oninput: move |e| form.write().time = e.value() }
+            FieldMessage { errors: e.clone(), field: timing }
+            label { r#for: "need-flex", "Souplesse" }
+            select { id: "need-flex", value: "{f.flexibility}",
+                "aria-invalid": invalid(&e, "schedule.flexibility_minutes"), "aria-describedby": message_id("schedule.flexibility_minutes"),
+                onchange: move |e| form.write().flexibility = e.value(),
+                option { value: "0", "Pile à l'heure" }
+                option { value: "15", "15 minutes de plus ou de moins" }
+                option { value: "30", "30 minutes" }
+                option { value: "60", "1 heure" }
+            }
+            FieldMessage { errors: e.clone(), field: "schedule.flexibility_minutes" }
+            label { r#for: "need-back", "Heure du retour (si besoin)" }
+            input { id: "need-back", r#type: "time", value: "{f.back}",
+                "aria-invalid": invalid(&e, "schedule.return_after"), "aria-describedby": message_id("schedule.return_after"),
+                oninput: move |e| form.write().back = e.value() }
+            FieldMessage { errors: e.clone(), field: "schedule.return_after" }
+            label { r#for: "need-purpose", "Pour" }
+            select { id: "need-purpose", value: "{f.purpose.code()}",
+                onchange: move |e| form.write().purpose = Purpose::from_code(&e.value()).unwrap_or(Purpose::Other),
+                for purpose in Purpose::ALL { option { value: "{purpose.code()}", "{purpose.french()}" } }
+            }
+            button { id: "publish-request", r#type: "submit", "Chercher un conducteur" }
         }
-        label { class: "check",
-            input { r#type: "radio", name: "need-kind", checked: f.regular, onchange: move |_| form.write().regular = true }
-            "Chaque semaine (travail, formation)"
-        }
-        if f.regular {
-            Days { days: f.days, onchange: move |(i, on): (usize, bool)| form.write().days[i] = on }
-            FieldMessage { errors: errors(), field: "schedule.weekdays" }
-        } else {
-            label { r#for: "need-date", "Le" }
-            input { id: "need-date", r#type: "date", value: "{f.date}", oninput: move |e| form.write().date = e.value() }
-            FieldMessage { errors: errors(), field: "schedule.date" }
-        }
-        label { class: "check",
-            input { r#type: "radio", name: "need-timing", checked: f.arrive, onchange: move |_| form.write().arrive = true }
-            "Je dois arriver avant"
-        }
-        label { class: "check",
-            input { r#type: "radio", name: "need-timing", checked: !f.arrive, onchange: move |_| form.write().arrive = false }
-            "Je peux partir à partir de"
-        }
-        input { id: "need-time", r#type: "time", value: "{f.time}", oninput: move |e| form.write().time = e.value() }
-        FieldMessage { errors: errors(), field: if f.arrive { "schedule.arrive_by" } else { "schedule.depart_after" } }
-        label { r#for: "need-flex", "Souplesse" }
-        select { id: "need-flex", value: "{f.flexibility}", onchange: move |e| form.write().flexibility = e.value(),
-            option { value: "0", "Pile à l'heure" }
-            option { value: "15", "15 minutes de plus ou de moins" }
-            option { value: "30", "30 minutes" }
-            option { value: "60", "1 heure" }
-        }
-        label { r#for: "need-back", "Heure du retour (si besoin)" }
-        input { id: "need-back", r#type: "time", value: "{f.back}", oninput: move |e| form.write().back = e.value() }
-        FieldMessage { errors: errors(), field: "schedule.return_after" }
-        label { r#for: "need-purpose", "Pour" }
-        select { id: "need-purpose", value: "{f.purpose.code()}",
-            onchange: move |e| form.write().purpose = Purpose::from_code(&e.value()).unwrap_or(Purpose::Other),
-            for purpose in Purpose::ALL { option { value: "{purpose.code()}", "{purpose.french()}" } }
-        }
-        button { id: "publish-request", onclick: submit, "Chercher un conducteur" }
     }
 }
 
