@@ -13,7 +13,28 @@ const fail = (message) => { throw new Error(message); };
 
 try {
   const page = await newPage(browser, { viewport: { width: 360, height: 640 } });
-  await signIn(base, page, "06 98 76 54 32");
+  // A first sign-in asks the name the others will see, before anything.
+  await page.goto(base + "/");
+  await page.fill("#contact", "06 98 76 54 32");
+  await page.click("#ask-code");
+  await page.waitForFunction(() => document.querySelector("#code")?.value?.length === 6, null, { timeout });
+  await page.click("#sign-in");
+  await page.waitForSelector("#welcome-name", { timeout });
+  if (await page.locator("#go-ride").count()) fail("the home screen showed before the name was asked");
+  await page.press("#welcome-name", "Enter");
+  await page.waitForSelector('#welcome-name[aria-invalid="true"]', { timeout });
+  const nameMessage = await page.locator(`[id="${await page.getAttribute("#welcome-name", "aria-describedby")}"]`).textContent();
+  if (!nameMessage.includes("Indiquez votre prénom")) fail(`an empty name says « ${nameMessage} »`);
+  await shot(page, "name-asked");
+  await page.fill("#welcome-name", "Claire Petit");
+  await page.press("#welcome-name", "Enter");
+  await page.waitForSelector("#go-ride", { timeout });
+  await page.waitForSelector("text=Bonjour Claire Petit", { timeout });
+  // Signed in again later, she is not asked again.
+  const again = await newPage(browser);
+  await signIn(base, again, "06 98 76 54 32", "Asked again");
+  await again.waitForSelector("text=Bonjour Claire Petit", { timeout });
+
   await page.click("#go-ride");
   await page.click("#new-request");
   await page.waitForSelector("#need-from", { timeout });

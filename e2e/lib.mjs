@@ -45,7 +45,8 @@ export function shooter(shots, prefix = "") {
   };
 }
 
-export async function signIn(base, page, contact) {
+// Signs in on the home screen; a first sign-in is asked a name, `name`.
+export async function signIn(base, page, contact, name = "Camille T.") {
   await page.goto(base + "/");
   await page.waitForSelector("#contact", { timeout });
   await page.fill("#contact", contact);
@@ -53,6 +54,11 @@ export async function signIn(base, page, contact) {
   // The server runs with --dev: the code comes back and fills the field.
   await page.waitForFunction(() => document.querySelector("#code")?.value?.length === 6, null, { timeout });
   await page.click("#sign-in");
+  await page.locator("#go-ride").or(page.locator("#welcome-name")).first().waitFor({ timeout });
+  if (await page.locator("#welcome-name").isVisible()) {
+    await page.fill("#welcome-name", name);
+    await page.click("#save-name");
+  }
   await page.waitForSelector("#go-ride", { timeout });
 }
 

@@ -4,10 +4,13 @@
 use dioxus::core::spawn_forever;
 use dioxus::prelude::*;
 use lotocar_shared::api::MePatch;
-use lotocar_shared::people::{Channel, Role};
+use lotocar_shared::people::{Channel, DisplayName, Role};
+use lotocar_shared::text::public_name;
 use lotocar_shared::validation::FieldError;
 
-use super::pieces::{Back, FieldMessage, percent_encode};
+use super::pieces::{
+    Back, FieldMessage, TO_CORRECT, focus_first_fault, invalid, message_id, percent_encode,
+};
 use super::{AppHandle, Route};
 
 // ---------------------------------------------------------------------------
@@ -91,6 +94,65 @@ pub fn SignIn() -> Element {
                 oninput: move |e| code.set(e.value()) }
             FieldMessage { errors: errors(), field: "code" }
             button { id: "sign-in", onclick: enter, "Se connecter" }
+        }
+    }
+}
+
+/// After a first sign-in (or while the account has no name): the name the
+/// others will see, before anything else, so that a driver is never asked
+/// for a seat by « Membre ».
+#[component]
+pub fn AskName() -> Element {
+    let app = use_context::<AppHandle>();
+    let mut name = use_signal(String::new);
+    let mut errors = use_signal(Vec::<FieldError>::new);
+    let save = move |event: FormEvent| {
+        event.prevent_default();
+        spawn(async move {
+            let typed = name.read().clone();
+            if let Err(message) = DisplayName::new(&typed) {
+                errors.set(vec![FieldError {
+                    field: "display_name".into(),
+                    message,
+                }]);
+                app.warn(TO_CORRECT);
+                focus_first_fault();
+                return;
+            }
+            let patch = MePatch {
+                display_name: Some(typed),
+                ..Default::default()
+            };
+            match app.api().await.update_me(&patch).await {
+                Ok(updated) => {
+                    errors.set(Vec::new());
+                    let shown = public_name(&updated.display_name);
+                    app.with_engine(async |e| {
+                        e.store.me = Some(updated);
+                        e.save();
+                    })
+                    .await;
+                    app.say(format!("Bienvenue, {shown} !"));
+                }
+                Err(err) => {
+                    errors.set(err.field_errors());
+                    app.warn(err.message());
+                    focus_first_fault();
+                }
+            }
+        });
+    };
+    let e = errors();
+    rsx! {
+        h1 { "Bienvenue !" }
+        p { "Comment vous appelez-vous ? Les conducteurs et les passagers verront votre prénom et l'initiale de votre nom (« Claire P. »). Votre numéro reste caché, sauf si vous acceptez de le montrer." }
+        form { novalidate: true, onsubmit: save,
+            label { r#for: "welcome-name", "Votre prénom et votre nom (ou son initiale)" }
+            input { id: "welcome-name", r#type: "text", autocomplete: "name", value: "{name}",
+                "aria-invalid": invalid(&e, "display_name"), "aria-describedby": message_id("display_name"),
+                oninput: move |event| name.set(event.value()) }
+            FieldMessage { errors: e.clone(), field: "display_name" }
+            button { id: "save-name", r#type: "submit", "Continuer" }
         }
     }
 }

@@ -101,6 +101,12 @@ fn Frame() -> Element {
     let flash = app.flash.read().clone();
     let signed_in = store.token.is_some();
     let on_sign_in = route == Route::SignIn {};
+    // Signed in without a name yet: asked first, then the asked screen.
+    let needs_name = signed_in
+        && store
+            .me
+            .as_ref()
+            .is_some_and(|me| me.display_name.trim().is_empty());
 
     // Moving by the browser (back, forward) dismisses what was shown, as
     // moving in the app does; the first screen keeps what was kept.
@@ -142,10 +148,12 @@ fn Frame() -> Element {
             for note in store.notes.iter().rev().take(3) {
                 p { class: "flash", "{note}" }
             }
-            if signed_in || on_sign_in {
-                Outlet::<Route> {}
-            } else {
+            if !signed_in && !on_sign_in {
                 SignIn {}
+            } else if needs_name {
+                AskName {}
+            } else {
+                Outlet::<Route> {}
             }
         }
     }
