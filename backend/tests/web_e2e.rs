@@ -11,6 +11,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::booking::*;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -248,6 +249,32 @@ async fn forms_find_places_as_typed_send_with_enter_and_show_mistakes_at_their_f
         &[&server.base, shots.to_str().unwrap()],
         "forms ok",
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_trip_with_a_passenger_is_asked_first_naming_her() {
+    if !browser_ready() {
+        return;
+    }
+    let server = demo_server(Backend::Sqlite).await;
+    const DRIVER: &str = "+33611112222";
+    let ride = commuting_driver(&server, DRIVER, false).await;
+    let passenger = server.sign_in_as("+33622220000", "Léa Roux").await;
+    let tuesday = next_weekday(1, 2);
+    let booking = post_need_and_book(&server, &passenger, &ride.offer_id, &tuesday).await;
+    let id = id_of(&booking).to_string();
+    confirm(&server, &ride.driver, &id).await;
+    let shots = workspace().join("target/e2e");
+    node(
+        "confirm.mjs",
+        &[&server.base, shots.to_str().unwrap(), DRIVER, "Léa R."],
+        "confirm ok",
+    );
+    // Deleted once « Oui » was tapped: her seat is cancelled.
+    let after = server
+        .get(&format!("/api/v1/bookings/{id}"), Some(&passenger))
+        .await;
+    assert_eq!(after.body["status"], "CANCELLED", "{}", after.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]

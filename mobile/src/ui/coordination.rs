@@ -7,7 +7,7 @@ use lotocar_shared::coordination::{AliasInput, MeetingPointInput, ProposalInput,
 use lotocar_shared::people::Role;
 use lotocar_shared::validation::FieldError;
 
-use super::pieces::{Back, FieldMessage, Loading, PlacePicker, chosen, territory};
+use super::pieces::{Back, ConfirmButton, FieldMessage, Loading, PlacePicker, chosen, territory};
 use super::{AppHandle, Route};
 
 #[component]
@@ -252,9 +252,12 @@ pub fn Team() -> Element {
                     div { class: "card", key: "{s.user_id}-{s.role.code()}",
                         p { "{s.display_name} ({role_label(s.role)}) — {s.contact}" }
                         if s.role == Role::Relay {
-                            button { class: "small danger",
-                                onclick: { let id = s.user_id.clone(); move |_| remove(format!("staff/{id}?role=relay")) },
-                                "Retirer ce relais"
+                            ConfirmButton {
+                                label: "Retirer ce relais",
+                                question: format!("Retirer {} des relais ?", s.display_name),
+                                consequence: "Ce relais ne pourra plus agir pour les personnes qu'il accompagne ; leurs demandes restent suivies par la coordination.",
+                                yes: "Oui, retirer ce relais",
+                                onconfirm: { let id = s.user_id.clone(); move |_| remove(format!("staff/{id}?role=relay")) },
                             }
                         }
                     }
@@ -263,9 +266,12 @@ pub fn Team() -> Element {
                 for p in points.iter() {
                     div { class: "card", key: "{p.id}",
                         p { "{p.name}" }
-                        button { class: "small danger",
-                            onclick: { let id = p.id.clone(); move |_| remove(format!("meeting-points/{id}")) },
-                            "Retirer"
+                        ConfirmButton {
+                            label: "Retirer",
+                            question: format!("Retirer le point de rendez-vous « {} » ?", p.name),
+                            consequence: "Il ne sera plus proposé dans les nouveaux trajets et demandes.",
+                            yes: "Oui, retirer ce point",
+                            onconfirm: { let id = p.id.clone(); move |_| remove(format!("meeting-points/{id}")) },
                         }
                     }
                 }
@@ -273,9 +279,12 @@ pub fn Team() -> Element {
                 for a in aliases.iter() {
                     div { class: "card", key: "{a.id}",
                         p { "« {a.alias} » → {a.place_label}" }
-                        button { class: "small danger",
-                            onclick: { let id = a.id.clone(); move |_| remove(format!("aliases/{id}")) },
-                            "Retirer"
+                        ConfirmButton {
+                            label: "Retirer",
+                            question: format!("Retirer le nom local « {} » ?", a.alias),
+                            consequence: "On ne le trouvera plus en le tapant.",
+                            yes: "Oui, retirer ce nom",
+                            onconfirm: { let id = a.id.clone(); move |_| remove(format!("aliases/{id}")) },
                         }
                     }
                 }

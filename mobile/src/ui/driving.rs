@@ -1,12 +1,13 @@
 //! Driving: my trips, a new trip, the passengers on my way.
 
 use dioxus::prelude::*;
+use lotocar_shared::BookingStatus;
 use lotocar_shared::validation::FieldError;
 
 use super::forms::{OfferForm, error_for, settle_place};
 use super::pieces::{
-    Back, Days, FieldMessage, PlacePicker, TO_CORRECT, chosen, focus_first_fault, invalid,
-    message_id,
+    Back, ConfirmButton, Days, FieldMessage, PlacePicker, TO_CORRECT, chosen, focus_first_fault,
+    french_list, invalid, message_id,
 };
 use super::{AppHandle, Route};
 use crate::store::Action;
@@ -39,17 +40,46 @@ pub fn Drive() -> Element {
                     } },
                     if offer.paused { "Reprendre" } else { "Mettre en pause" }
                 }
-                button { class: "small danger",
-                    onclick: { let id = offer.id.clone(); move |_| {
+                ConfirmButton {
+                    label: "Supprimer",
+                    question: "Supprimer ce trajet ?",
+                    consequence: deletion_consequence(&app, &offer.id),
+                    yes: "Oui, supprimer le trajet",
+                    onconfirm: { let id = offer.id.clone(); move |_| {
                         let id = id.clone();
                         spawn(async move {
                             app.perform(Action::DeleteOffer { id }, "Supprimer un trajet", "Trajet supprimé.").await;
                         });
                     } },
-                    "Supprimer"
                 }
             }
         }
+    }
+}
+
+/// What deleting the trip `offer` does to others: who will be told that
+/// their seat is cancelled.
+fn deletion_consequence(app: &AppHandle, offer: &str) -> String {
+    let store = app.store.read();
+    let mut told: Vec<String> = store
+        .bookings
+        .values()
+        .filter(|b| b.offer_id == offer && b.role == "driver")
+        .filter(|b| !b.status.is_final() && b.status != BookingStatus::CompletedPendingValidation)
+        .map(|b| b.passenger.display_name.clone())
+        .collect();
+    told.sort();
+    told.dedup();
+    match told.len() {
+        0 => "Personne n'a réservé de place : le trajet disparaîtra simplement.".into(),
+        1 => format!(
+            "Nous préviendrons {} : sa réservation sera annulée.",
+            told[0]
+        ),
+        _ => format!(
+            "Nous préviendrons {} : leurs réservations seront annulées.",
+            french_list(&told)
+        ),
     }
 }
 

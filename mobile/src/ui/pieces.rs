@@ -171,6 +171,53 @@ pub fn PlacePicker(
     }
 }
 
+/// A button for what cannot be undone: the first tap only asks, saying
+/// what will follow (`consequence`); « `yes` » does it, « Non, garder »
+/// leaves everything as it was.
+#[component]
+pub fn ConfirmButton(
+    label: String,
+    question: String,
+    consequence: String,
+    yes: String,
+    onconfirm: EventHandler<()>,
+) -> Element {
+    let mut asking = use_signal(|| false);
+    if asking() {
+        rsx! {
+            div { class: "confirm", role: "alertdialog", "aria-label": "{question}",
+                p { strong { "{question}" } }
+                p { "{consequence}" }
+                button { class: "danger confirm-yes", r#type: "button",
+                    onclick: move |_| {
+                        asking.set(false);
+                        onconfirm.call(());
+                    },
+                    "{yes}"
+                }
+                button { class: "secondary confirm-no", r#type: "button", autofocus: true,
+                    onclick: move |_| asking.set(false),
+                    "Non, garder"
+                }
+            }
+        }
+    } else {
+        rsx! {
+            button { class: "small danger apart", r#type: "button", onclick: move |_| asking.set(true), "{label}" }
+        }
+    }
+}
+
+/// Names in a French list: « Léa R. », « Léa R. et Paul M. », « Léa R.,
+/// Paul M. et Zoé B. ».
+pub fn french_list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} et {last}", rest.join(", ")),
+    }
+}
+
 /// A place that means "nothing chosen" (an empty id).
 fn placeholder() -> Place {
     Place {
