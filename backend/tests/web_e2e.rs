@@ -278,6 +278,48 @@ async fn deleting_a_trip_with_a_passenger_is_asked_first_naming_her() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn every_target_is_48_px_and_every_text_16_px_on_a_phone() {
+    if !browser_ready() {
+        return;
+    }
+    let server = demo_server(Backend::Sqlite).await;
+    // A confirmed seat with Marie (who shares her phone): the booking shows
+    // her phone as a link.
+    const PASSENGER: &str = "+33622221111";
+    let passenger = server.sign_in_as(PASSENGER, "Jeanne B.").await;
+    let need = post_need(
+        &server,
+        &passenger,
+        &livernon_to_figeac(&next_weekday(1, 2)),
+    )
+    .await;
+    let marie = need["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["driver"]["display_name"] == "Marie D.")
+        .unwrap_or_else(|| panic!("no match with Marie: {need}"));
+    let booking = server
+        .post(
+            "/api/v1/bookings",
+            Some(&passenger),
+            &json!({ "request_id": id_of(&need), "offer_id": marie["offer_id"],
+                     "date": marie["date"], "need_leg": marie["need_leg"] }),
+        )
+        .await;
+    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
+    let id = id_of(&booking.body).to_string();
+    let driver = server.sign_in("+33600000001").await;
+    confirm(&server, &driver, &id).await;
+    let shots = workspace().join("target/e2e");
+    node(
+        "targets.mjs",
+        &[&server.base, shots.to_str().unwrap(), PASSENGER, &id],
+        "targets ok",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_connection_comes_back_on_the_same_screen_with_the_form_as_it_was() {
     use std::io::{BufRead, Write};
     if !browser_ready() {
