@@ -1,7 +1,9 @@
 // Readable by an elderly person on a cheap phone: on each screen of a
 // passenger and a driver, at 360 px wide, every button, link and field is
-// at least 48 × 48 CSS px, and no text is smaller than 16 px.
+// at least 48 × 48 CSS px, no text is smaller than 16 px, and axe-core
+// finds nothing critical or serious.
 // Usage: node targets.mjs <base-url> <screenshot-dir> <passenger contact> <booking id>
+import { AxeBuilder } from "@axe-core/playwright";
 import { launch, newPage, shooter, signIn, timeout } from "./lib.mjs";
 
 const [base, shots, contact, booking] = process.argv.slice(2);
@@ -43,6 +45,12 @@ async function check(page, screen, prepare) {
   await page.waitForTimeout(300);
   await shot(page, screen.replaceAll("/", "_") || "home");
   for (const problem of await tooSmall(page)) problems.push(`${screen}: ${problem}`);
+  const { violations, passes } = await new AxeBuilder({ page }).analyze();
+  if (!passes.length) problems.push(`${screen}: axe-core checked nothing`);
+  for (const v of violations.filter((v) => v.impact === "critical" || v.impact === "serious")) {
+    const where = v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ");
+    problems.push(`${screen}: axe ${v.impact} ${v.id} — ${v.help} (${where})`);
+  }
 }
 
 try {
@@ -68,7 +76,7 @@ try {
   await check(page, "/notifications");
   await check(page, "/profil");
   await check(page, "/reglages");
-  if (problems.length) throw new Error("too small:\n" + problems.join("\n"));
+  if (problems.length) throw new Error("not readable or accessible enough:\n" + problems.join("\n"));
   console.log("targets ok");
 } finally {
   await browser.close();
