@@ -3,6 +3,7 @@
 // at least 48 × 48 CSS px, no text is smaller than 16 px, and axe-core
 // finds nothing critical or serious.
 // Usage: node targets.mjs <base-url> <screenshot-dir> <passenger contact> <booking id>
+//        node targets.mjs <base-url> <screenshot-dir> <staff contact> coordinator|relay
 import { AxeBuilder } from "@axe-core/playwright";
 import { launch, newPage, shooter, signIn, timeout } from "./lib.mjs";
 
@@ -33,6 +34,22 @@ async function tooSmall(page) {
       const size = parseFloat(getComputedStyle(el).fontSize);
       if (size < 16) found.push(`text ${name(el)}: ${size} px`);
     }
+    // Machine text where a person reads: ISO dates and months, UTC
+    // times, dots in decimals, international phone numbers, role codes.
+    const said = document.getElementById("main").innerText;
+    const machine = [
+      [/\b\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?\b/, "an ISO date"],
+      [/\b(19|20)\d{2}-\d{2}\b/, "an ISO month"],
+      [/\b\d+\.\d+ ?(km|kg|%|h)\b/, "a decimal point"],
+      [/\+33 ?\d{9}\b/, "an international phone number"],
+      [/\((coordinator|relay|admin|driver|passenger)\)|(?<!\p{L})(phone|email|push|sms)(?!\p{L})/u, "a code in English"],
+      [/\b\d{2}\/\d{2}(\/\d{4})?\b/, "a date in figures"],
+      [/\b\d{2}:\d{2}\b/, "a clock time in figures"],
+    ];
+    for (const [pattern, what] of machine) {
+      const match = said.match(pattern);
+      if (match) found.push(`text: ${what}, « ${match[0]} »`);
+    }
     return found;
   });
 }
@@ -53,11 +70,42 @@ async function check(page, screen, prepare) {
   }
 }
 
+async function coordinator(page) {
+  await check(page, "/coordination");
+  await check(page, "/coordination/tableau");
+  await check(page, "/coordination/impact", async (p) => p.waitForSelector("#impact-csv", { timeout }));
+  await check(page, "/coordination/carte", async (p) => p.waitForSelector(".map svg", { timeout }));
+  await check(page, "/coordination/registre");
+  await check(page, "/coordination/equipe", async (p) => p.waitForSelector("text=L'équipe", { timeout }));
+  await check(page, "/coordination/journal");
+}
+
+async function relay(page) {
+  await check(page, "/relais", async (p) => p.waitForSelector(".card.person", { timeout }));
+  await check(page, "/relais/personnes/nouvelle");
+  await page.goto(base + "/relais");
+  const person = page.locator(".card.person").first();
+  await person.waitFor({ timeout });
+  await person.locator("button", { hasText: "Ouvrir" }).click();
+  await page.waitForSelector("#request-for", { timeout });
+  await check(page, new URL(page.url()).pathname);
+}
+
 try {
   const page = await newPage(browser, { viewport: { width: 360, height: 740 } });
   await signIn(base, page, contact);
   // The cookie is set once signed in: screens open by their address.
   await page.waitForTimeout(500);
+  if (booking === "coordinator") await coordinator(page);
+  else if (booking === "relay") await relay(page);
+  else await person(page);
+  if (problems.length) throw new Error("not readable or accessible enough:\n" + problems.join("\n"));
+  console.log("targets ok");
+} finally {
+  await browser.close();
+}
+
+async function person(page) {
   await check(page, "/");
   await check(page, "/besoins");
   await check(page, "/besoins/nouveau", async (p) => {
@@ -76,8 +124,4 @@ try {
   await check(page, "/notifications");
   await check(page, "/profil");
   await check(page, "/reglages");
-  if (problems.length) throw new Error("not readable or accessible enough:\n" + problems.join("\n"));
-  console.log("targets ok");
-} finally {
-  await browser.close();
 }

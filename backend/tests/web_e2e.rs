@@ -320,6 +320,62 @@ async fn every_target_is_48_px_every_text_16_px_and_axe_finds_nothing_serious_on
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn staff_screens_are_readable_accessible_and_in_french() {
+    if !browser_ready() {
+        return;
+    }
+    let server = demo_server(Backend::Sqlite).await;
+    // A relay registers Yvette (a landline), asks for a seat for her on
+    // Marie's commute, and Marie confirms: the relay's and the
+    // coordinator's screens have something to show.
+    const RELAY: &str = "relais.gramat@example.fr";
+    let relay = server.sign_in(RELAY).await;
+    let yvette = register_person(
+        &server,
+        &relay,
+        "Yvette Roux",
+        Some("05 65 34 12 34"),
+        LIVERNON,
+    )
+    .await;
+    let need = post_need(&server, &relay, &need_for(&yvette, &next_weekday(1, 2))).await;
+    let marie = need["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["driver"]["display_name"] == "Marie D.")
+        .unwrap_or_else(|| panic!("no match with Marie: {need}"));
+    let booking = server
+        .post(
+            "/api/v1/bookings",
+            Some(&relay),
+            &json!({ "request_id": id_of(&need), "offer_id": marie["offer_id"],
+                     "date": marie["date"], "need_leg": marie["need_leg"] }),
+        )
+        .await;
+    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
+    let driver = server.sign_in("+33600000001").await;
+    confirm(&server, &driver, id_of(&booking.body)).await;
+    let shots = workspace().join("target/e2e");
+    let shots = shots.to_str().unwrap();
+    node(
+        "targets.mjs",
+        &[&server.base, shots, RELAY, "relay"],
+        "targets ok",
+    );
+    node(
+        "targets.mjs",
+        &[
+            &server.base,
+            shots,
+            "coordination@example.fr",
+            "coordinator",
+        ],
+        "targets ok",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_connection_comes_back_on_the_same_screen_with_the_form_as_it_was() {
     use std::io::{BufRead, Write};
     if !browser_ready() {

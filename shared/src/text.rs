@@ -32,6 +32,30 @@ pub fn without_article(key: &str) -> Option<&str> {
         .filter(|rest| !rest.is_empty())
 }
 
+/// A number as written in French: a decimal comma, `decimals` after it,
+/// and a narrow space between thousands ("1 234,5").
+pub fn french_number(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push('\u{202f}');
+        }
+        grouped.push(digit);
+    }
+    let sign = if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    if fraction.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped},{fraction}")
+    }
+}
+
 /// How another person is shown: first name and surname initial
 /// ("Marie Dupont" → "Marie D."). Contact details never appear.
 pub fn public_name(display_name: &str) -> String {
@@ -48,6 +72,16 @@ pub fn public_name(display_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_written_the_french_way() {
+        assert_eq!(french_number(0.218, 1), "0,2");
+        assert_eq!(french_number(12.0, 1), "12,0");
+        assert_eq!(french_number(1234.56, 1), "1\u{202f}234,6");
+        assert_eq!(french_number(1234567.0, 0), "1\u{202f}234\u{202f}567");
+        assert_eq!(french_number(-3.25, 2), "-3,25");
+        assert_eq!(french_number(-0.01, 1), "0,0");
+    }
 
     #[test]
     fn search_keys_ignore_accents_case_and_punctuation() {

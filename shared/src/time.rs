@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A local clock time, to the minute ("07:30"). Always a real time of day.
@@ -185,9 +185,43 @@ pub fn french_date(date: NaiveDate) -> String {
     format!(
         "{} {} {}",
         Weekday::of(date).french(),
-        date.day(),
+        french_day(date.day()),
         MONTHS[date.month0() as usize]
     )
+}
+
+/// The day of the month as said in French: "1er", "2", "31".
+pub fn french_day(day: u32) -> String {
+    if day == 1 {
+        "1er".to_string()
+    } else {
+        day.to_string()
+    }
+}
+
+/// "mardi 8 décembre 2026": a date with its year, for what is not this
+/// year's (or when the year matters: a consent, an export).
+pub fn french_date_with_year(date: NaiveDate) -> String {
+    format!("{} {}", french_date(date), date.year())
+}
+
+/// A month as said in French: "décembre 2026".
+pub fn french_month(year: i32, month: u32) -> String {
+    match MONTHS.get(month.wrapping_sub(1) as usize) {
+        Some(name) => format!("{name} {year}"),
+        None => format!("{month}/{year}"),
+    }
+}
+
+/// An instant, in the local time of `tz`, as said in French: "mardi 8
+/// décembre à 8 h 24".
+pub fn french_date_time<Tz: chrono::TimeZone>(at: chrono::DateTime<Tz>) -> String {
+    let date = at.date_naive();
+    let time = at.time();
+    let spoken = LocalTime::new(time.hour(), time.minute())
+        .map(LocalTime::spoken)
+        .unwrap_or_default();
+    format!("{} à {spoken}", french_date(date))
 }
 
 /// A non-empty set of weekdays.

@@ -279,7 +279,7 @@ async fn propose(
             actor: &user.id,
             action: Action::MatchProposed,
             subject: Subject::Need(&input.request_id),
-            detail: &format!("trajet {} le {}", input.offer_id, input.date),
+            detail: &format!("pour le {}", lotocar_shared::time::french_date(input.date)),
         },
     )
     .await?;

@@ -9,7 +9,8 @@ use lotocar_shared::text::public_name;
 use lotocar_shared::validation::FieldError;
 
 use super::pieces::{
-    Back, FieldMessage, TO_CORRECT, focus_first_fault, invalid, message_id, percent_encode,
+    Back, FieldMessage, TO_CORRECT, focus_first_fault, invalid, message_id, national_phone,
+    percent_encode,
 };
 use super::{AppHandle, Route};
 
@@ -265,7 +266,7 @@ pub fn Inbox() -> Element {
             div { class: if n.read { "card" } else { "card highlight" }, key: "{n.id}",
                 p { strong { "{n.title}" } }
                 p { "{n.body}" }
-                p { class: "muted", {n.created_at.with_timezone(&super::forms::TZ).format("%d/%m à %H:%M").to_string()} }
+                p { class: "muted", {lotocar_shared::time::french_date_time(n.created_at.with_timezone(&super::forms::TZ))} }
                 // Its link (the one sent by SMS, e-mail or Web Push) opens
                 // what it is about.
                 if let Ok(route) = n.url.parse::<Route>() {
@@ -320,7 +321,7 @@ pub fn Profile() -> Element {
     };
     let contact = me
         .as_ref()
-        .and_then(|m| m.phone.clone().or(m.email.clone()))
+        .and_then(|m| m.phone.as_deref().map(national_phone).or(m.email.clone()))
         .unwrap_or_default();
     rsx! {
         Back { to: Route::Home {} }

@@ -314,7 +314,7 @@ pub fn Team() -> Element {
 }
 
 /// A role, as the team calls it.
-fn role_label(role: Role) -> &'static str {
+pub(crate) fn role_label(role: Role) -> &'static str {
     match role {
         Role::Relay => "relais",
         Role::Coordinator => "coordination",

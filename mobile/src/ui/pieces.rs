@@ -218,6 +218,14 @@ pub fn french_list(names: &[String]) -> String {
     }
 }
 
+/// A phone number as written in France: "05 65 34 12 34" (a foreign one
+/// as it is).
+pub fn national_phone(phone: &str) -> String {
+    lotocar_shared::PhoneNumber::parse(phone)
+        .map(|p| p.national())
+        .unwrap_or_else(|_| phone.to_string())
+}
+
 /// A place that means "nothing chosen" (an empty id).
 fn placeholder() -> Place {
     Place {

@@ -6,9 +6,13 @@
 use dioxus::prelude::*;
 use lotocar_shared::api::{Need, Place};
 use lotocar_shared::relay::{BeneficiaryInput, Outcome, OutcomeInput, ReachBy};
+use lotocar_shared::time::french_date_with_year;
 use lotocar_shared::validation::FieldError;
 
-use super::pieces::{Back, FieldMessage, Loading, PlacePicker, chosen, staff_territory, territory};
+use super::forms::TZ;
+use super::pieces::{
+    Back, FieldMessage, Loading, PlacePicker, chosen, national_phone, staff_territory, territory,
+};
 use super::riding::need_status;
 use super::{AppHandle, Route};
 
@@ -165,8 +169,8 @@ pub fn BeneficiaryScreen(id: String) -> Element {
             Some(Ok((Some(person), needs))) => rsx! {
                 h1 { "{person.display_name}" }
                 p { "{person.commune_label} · prévenir : {person.reach_by.label()}" }
-                if let Some(phone) = &person.phone { p { "Téléphone : {phone}" } }
-                p { class: "muted", "Accord donné le {person.consent.at.format(\"%d/%m/%Y\")} ({person.consent.method}), noté par {person.consent.recorded_by_name}." }
+                if let Some(phone) = &person.phone { p { "Téléphone : {national_phone(phone)}" } }
+                p { class: "muted", "Accord donné le {french_date_with_year(person.consent.at.with_timezone(&TZ).date_naive())} ({person.consent.method}), noté par {person.consent.recorded_by_name}." }
                 button { id: "request-for", onclick: { let id = person_id.clone(); move |_| app.go(Route::NewRequestFor { id: id.clone() }) }, "Demander un trajet pour cette personne" }
                 h2 { "Ses demandes" }
                 if needs.is_empty() { p { class: "muted", "Aucune demande pour l'instant." } }

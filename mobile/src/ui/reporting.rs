@@ -3,6 +3,8 @@
 
 use dioxus::prelude::*;
 use lotocar_shared::reporting::{self, Figures};
+use lotocar_shared::text::french_number;
+use lotocar_shared::time::{french_date_time, french_date_with_year, french_month};
 
 use super::forms::TZ;
 use super::pieces::{Back, Loading, percent_encode, territory};
@@ -28,9 +30,11 @@ pub fn ImpactScreen() -> Element {
             Some(Ok((f, csv))) => rsx! {
                 Totals { impact: f.clone() }
                 h2 { "Par mois" }
-                BarChart { rows: f.by_month.iter().map(|m| (m.month.clone(), m.figures.clone())).collect::<Vec<_>>() }
+                BarChart { label: "Demandes et demandes servies, par mois",
+                    rows: f.by_month.iter().map(|m| (month_label(&m.month), m.figures.clone())).collect::<Vec<_>>() }
                 h2 { "Par commune de départ" }
-                BarChart { rows: f.by_commune.iter().take(10).map(|c| (c.name.clone(), c.figures.clone())).collect::<Vec<_>>() }
+                BarChart { label: "Demandes et demandes servies, par commune de départ",
+                    rows: f.by_commune.iter().take(10).map(|c| (c.name.clone(), c.figures.clone())).collect::<Vec<_>>() }
                 h2 { "Pourquoi des demandes n'ont pas abouti" }
                 if f.reasons.is_empty() { p { class: "muted", "Aucune demande sans suite." } }
                 ul {
@@ -39,7 +43,7 @@ pub fn ImpactScreen() -> Element {
                     }
                 }
                 a { id: "impact-csv", class: "button", href: "data:text/csv;charset=utf-8,{percent_encode(csv)}", download: "impact.csv", "Télécharger le tableau (CSV)" }
-                p { class: "muted", "CO₂ : {decimal(f.co2_kg_per_km)} kg par km de voiture évité (ADEME)." }
+                p { class: "muted", "CO₂ : {french_number(f.co2_kg_per_km, 3)} kg par km de voiture évité (ADEME)." }
             },
         }
     }
@@ -55,8 +59,8 @@ fn Totals(impact: reporting::Impact) -> Element {
             dt { "Servies" } dd { id: "fig-served", "{t.needs_served} ({percent(t.served_share)} %)" }
             dt { "Trajets effectués" } dd { id: "fig-done", "{t.trips_done}" }
             dt { "Personnes transportées" } dd { "{t.people_served}" }
-            dt { "Kilomètres partagés" } dd { "{decimal(t.km_shared)} km" }
-            dt { "CO₂ évité" } dd { "{decimal(t.co2_avoided_kg)} kg" }
+            dt { "Kilomètres partagés" } dd { "{french_number(t.km_shared, 1)} km" }
+            dt { "CO₂ évité" } dd { "{french_number(t.co2_avoided_kg, 1)} kg" }
             dt { "Personnes revenues" } dd { "{percent(impact.return_rate)} %" }
         }
     }
@@ -67,33 +71,38 @@ fn percent(share: f64) -> f64 {
     (share * 100.0).round()
 }
 
-/// A number as written in French: a comma before the decimals.
-fn decimal(x: f64) -> String {
-    x.to_string().replace('.', ",")
+/// "décembre 2026" for the month "2026-12".
+fn month_label(month: &str) -> String {
+    month
+        .split_once('-')
+        .and_then(|(y, m)| Some(french_month(y.parse().ok()?, m.parse().ok()?)))
+        .unwrap_or_else(|| month.to_string())
 }
 
 /// Needs posted (light) and served (dark), one pair of bars per row
-/// (a month, a commune).
+/// (a month, a commune), its name above them. Drawn 320 wide: on a phone
+/// (and the chart is never wider than 480 px), its words are 16 px or more.
 #[component]
-fn BarChart(rows: Vec<(String, Figures)>) -> Element {
+fn BarChart(label: String, rows: Vec<(String, Figures)>) -> Element {
     let max = rows
         .iter()
         .map(|(_, f)| f.needs_posted as f64)
         .fold(1.0, f64::max);
-    let height = 40.0 * rows.len() as f64 + 10.0;
+    let height = 64.0 * rows.len() as f64 + 8.0;
     rsx! {
-        svg { class: "chart", view_box: "0 0 400 {height}", width: "100%", role: "img",
+        svg { class: "chart", view_box: "0 0 320 {height}", width: "100%", role: "img", "aria-label": "{label}",
+            title { "{label}" }
             for (i, (name, f)) in rows.iter().enumerate() {
                 {
-                    let y = 10.0 + 40.0 * i as f64;
-                    let posted = 200.0 * f.needs_posted as f64 / max;
-                    let served = 200.0 * f.needs_served as f64 / max;
+                    let y = 4.0 + 64.0 * i as f64;
+                    let posted = 240.0 * f.needs_posted as f64 / max;
+                    let served = 240.0 * f.needs_served as f64 / max;
                     rsx! {
-                        text { x: "0", y: "{y + 20.0}", font_size: "14", "{name}" }
-                        rect { x: "140", y: "{y}", width: "{posted}", height: "14", fill: "#b9d3de" }
-                        rect { x: "140", y: "{y + 16.0}", width: "{served}", height: "14", fill: "#12506a" }
-                        text { x: "{145.0 + posted}", y: "{y + 12.0}", font_size: "12", "{f.needs_posted}" }
-                        text { x: "{145.0 + served}", y: "{y + 28.0}", font_size: "12", "{f.needs_served}" }
+                        text { x: "0", y: "{y + 18.0}", font_size: "17", "{name}" }
+                        rect { x: "0", y: "{y + 24.0}", width: "{posted}", height: "16", fill: "#b9d3de" }
+                        rect { x: "0", y: "{y + 42.0}", width: "{served}", height: "16", fill: "#12506a" }
+                        text { x: "{posted + 6.0}", y: "{y + 38.0}", font_size: "17", "{f.needs_posted}" }
+                        text { x: "{served + 6.0}", y: "{y + 56.0}", font_size: "17", "{f.needs_served}" }
                     }
                 }
             }
@@ -118,7 +127,7 @@ pub fn Registry() -> Element {
                 if export.journeys.is_empty() { p { class: "muted", "Aucun trajet effectué à déclarer." } }
                 for j in export.journeys.iter() {
                     div { class: "card journey", key: "{j.booking_id}",
-                        p { strong { "Trajet du {j.date}" } }
+                        p { strong { "Trajet du {journey_date(&j.date)}" } }
                         if j.send {
                             p { class: "status", "À envoyer" }
                         } else {
@@ -153,7 +162,7 @@ pub fn Audit() -> Element {
             Some(Ok(list)) => rsx! {
                 ul { class: "audit",
                     for e in list.iter() {
-                        li { "{when(&e.at)} — {e.actor_name} : {action_label(&e.action)} {e.subject_name} {e.detail}" }
+                        li { "{when(&e.at)} — {e.actor_name} : {action_label(&e.action)} {e.subject_name} {detail_label(&e.detail)}" }
                     }
                 }
             },
@@ -161,9 +170,28 @@ pub fn Audit() -> Element {
     }
 }
 
-/// "08/12/2026 à 08:24", in France's time.
+/// "mardi 8 décembre à 8 h 24", in France's time.
 fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.with_timezone(&TZ).format("%d/%m/%Y à %H:%M").to_string()
+    french_date_time(at.with_timezone(&TZ))
+}
+
+/// "mardi 8 décembre 2026" for "2026-12-08".
+fn journey_date(date: &str) -> String {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map(french_date_with_year)
+        .unwrap_or_else(|_| date.to_string())
+}
+
+/// An audit line's detail in words: a role, a contact kind, or the text.
+fn detail_label(detail: &str) -> String {
+    if let Some(role) = lotocar_shared::people::Role::from_code(detail) {
+        return format!("({})", super::coordination::role_label(role));
+    }
+    match detail {
+        "phone" => "(téléphone)".into(),
+        "email" => "(e-mail)".into(),
+        other => other.to_string(),
+    }
 }
 
 /// Why a trip is not sent to the registry, in plain words.

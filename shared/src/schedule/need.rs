@@ -126,11 +126,11 @@ impl NeedSchedule {
         }
     }
 
-    /// A short French description: "le 08/12/2026, arrivée avant 10 h, retour après 14 h".
+    /// A short French description: "le mardi 8 décembre, arrivée avant 10 h, retour après 14 h".
     pub fn describe(&self) -> String {
         let (when, timing, flexibility, return_after) = match self {
             NeedSchedule::Once(n) => (
-                format!("le {}", n.date.format("%d/%m/%Y")),
+                format!("le {}", crate::time::french_date(n.date)),
                 n.timing,
                 n.flexibility_minutes,
                 n.return_after,

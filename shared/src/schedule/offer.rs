@@ -198,7 +198,11 @@ impl OfferSchedule {
                     chrono::Timelike::minute(&local),
                 )
                 .expect("a real clock time");
-                format!("le {} à {}", local.format("%d/%m/%Y"), time.spoken())
+                format!(
+                    "le {} à {}",
+                    crate::time::french_date(local.date_naive()),
+                    time.spoken()
+                )
             }
         }
     }

@@ -153,14 +153,14 @@ fn wire_form_round_trips() {
     );
     let once: OfferSchedule =
         serde_json::from_str(r#"{"kind":"once","departure":"2026-12-03T07:30:00+01:00"}"#).unwrap();
-    assert_eq!(once.describe(Paris), "le 03/12/2026 à 7 h 30");
+    assert_eq!(once.describe(Paris), "le jeudi 3 décembre à 7 h 30");
     let need: NeedSchedule = serde_json::from_str(
         r#"{"kind":"once","date":"2026-12-08","arrive_by":"10:00","flexibility_minutes":30,"return_after":"14:00"}"#,
     )
     .unwrap();
     assert_eq!(
         need.describe(),
-        "le 08/12/2026, arrivée avant 10 h (à 30 min près), retour après 14 h"
+        "le mardi 8 décembre, arrivée avant 10 h (à 30 min près), retour après 14 h"
     );
     assert_eq!(
         once.departures(Paris, date(2026, 12, 3), date(2026, 12, 3))
