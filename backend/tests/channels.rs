@@ -287,3 +287,76 @@ async fn a_person_registered_by_a_relay_gets_the_text_message_of_her_booking() {
         texts.lock().unwrap()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn text_messages_end_their_sentences() {
+    let (sms_url, texts) = sms_gateway().await;
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            demo: true,
+            env: vec![
+                ("LOTOCAR_SMS_URL".into(), sms_url),
+                ("LOTOCAR_SMS_AUTHORIZATION".into(), "Bearer s3cret".into()),
+                ("LOTOCAR_QUIET_START_HOUR".into(), "0".into()),
+                ("LOTOCAR_QUIET_END_HOUR".into(), "0".into()),
+            ],
+            ..many_sign_ins()
+        },
+    )
+    .await;
+    // Yvette is told by SMS; her driver confirms, then deletes the trip.
+    let relay = server.sign_in("relais.gramat@example.fr").await;
+    let person = server
+        .post(
+            "/api/v1/territories/lot/beneficiaries",
+            Some(&relay),
+            &json!({ "display_name": "Yvette Roux", "phone": "06 33 33 33 33", "commune_id": LIVERNON,
+                     "reach_by": "sms", "consent_given": true, "consent_method": "oral" }),
+        )
+        .await;
+    assert_eq!(person.status, StatusCode::CREATED, "{}", person.body);
+    let ride = commuting_driver(&server, "+33611223344", false).await;
+    let date = next_weekday(1, 2);
+    let need = post_need(&server, &relay, &need_for(id_of(&person.body), &date)).await;
+    booked_and_confirmed(
+        &server,
+        &relay,
+        id_of(&need),
+        &ride.offer_id,
+        &date,
+        &ride.driver,
+    )
+    .await;
+    wait_for(&texts, |m| m.contains("+33633333333")).await;
+    let deleted = server
+        .delete(
+            &format!("/api/v1/offers/{}", ride.offer_id),
+            Some(&ride.driver),
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    let cancelled = wait_for(&texts, |m| {
+        m.contains("+33633333333") && m.contains("supprimé ce trajet")
+    })
+    .await;
+    let cancelled: Value = serde_json::from_str(&cancelled).unwrap();
+    let text = cancelled["text"].as_str().unwrap();
+    assert!(
+        text.contains("supprimé ce trajet. Vous serez prévenu"),
+        "a sentence runs into the next: {text}"
+    );
+    // Every text she got: sentences that end, before the link.
+    for sms in texts.lock().unwrap().iter() {
+        let sms: Value = serde_json::from_str(sms).unwrap();
+        if sms["to"] != "+33633333333" {
+            continue;
+        }
+        let text = sms["text"].as_str().unwrap();
+        let words = text.split(" http").next().unwrap().trim_end();
+        assert!(
+            words.ends_with(['.', '!', '?', '»', ')']),
+            "a text without its last full stop: {text}"
+        );
+    }
+}

@@ -32,6 +32,17 @@ pub fn without_article(key: &str) -> Option<&str> {
         .filter(|rest| !rest.is_empty())
 }
 
+/// `text` as a sentence that ends: a full stop added when it has no end
+/// mark ("le conducteur a supprimé ce trajet" → "… ce trajet.").
+pub fn sentence(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() || text.ends_with(['.', '!', '?', '…', '»', ')']) {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    }
+}
+
 /// A number as written in French: a decimal comma, `decimals` after it,
 /// and a narrow space between thousands ("1 234,5").
 pub fn french_number(value: f64, decimals: usize) -> String {

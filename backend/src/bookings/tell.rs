@@ -128,7 +128,9 @@ impl About<'_> {
         let b = self.booking;
         let (driver, passenger) = (self.people.driver(), self.people.passenger());
         let by_driver = by == b.driver_id;
-        let because = reason.map(|r| format!(" Raison : {r}")).unwrap_or_default();
+        let because = reason
+            .map(|r| format!(" Raison : {}", lotocar_shared::text::sentence(r)))
+            .unwrap_or_default();
         let tell = |to: &str, kind: Kind, title: &str, body: String| {
             self.notice(
                 to,

@@ -207,7 +207,12 @@ impl DeliveryChannel for SmsChannel {
             self.sms
                 .send(
                     &phone,
-                    &format!("{} : {} {}", self.brand, message.body, message.link),
+                    &format!(
+                        "{} : {} {}",
+                        self.brand,
+                        lotocar_shared::text::sentence(&message.body),
+                        message.link
+                    ),
                 )
                 .await?;
             Ok(Sent::Sent)
