@@ -22,7 +22,8 @@ try {
   await page.click("#go-ride");
   await page.click("#new-request");
   await page.waitForSelector("#need-from", { timeout });
-  const screen = new URL(page.url()).pathname;
+  const screen = "/besoins/nouveau";
+  await page.waitForURL((url) => url.pathname === screen, { timeout });
 
   // She fills most of the form.
   await pickPlace(page, "#need-from", "Livern", "Livernon (46320)");

@@ -86,8 +86,13 @@ try {
     await coordinator.waitForFunction(() => document.querySelector("#fig-done")?.textContent === "1", null, { timeout });
     const href = await coordinator.getAttribute("#impact-csv", "href");
     const csv = decodeURIComponent(href.slice(href.indexOf(",") + 1));
-    if (!csv.startsWith("dimension,cle,libelle,demandes")) throw new Error(`CSV: ${csv.slice(0, 80)}`);
-    if (!/\nperiode,lot,[^\n]*,1,1,/.test(csv)) throw new Error(`CSV without the trip: ${csv}`);
+    // What a French spreadsheet opens with a double click: a byte order
+    // mark, semicolons, decimal commas.
+    if (!csv.startsWith("\uFEFFdimension;cle;libelle;demandes")) throw new Error(`CSV: ${csv.slice(0, 80)}`);
+    if (!/\nperiode;lot;[^\n]*;1;1;/.test(csv)) throw new Error(`CSV without the trip: ${csv}`);
+    if (/\d\.\d/.test(csv.split("\n").slice(1).join("\n").replace(/\d{4}-\d{2}(-\d{2})?/g, ""))) {
+      throw new Error(`CSV with decimal points: ${csv}`);
+    }
     await coordinator.waitForSelector("svg.chart", { timeout });
     await shot(coordinator, "impact");
     await coordinator.click("button.back");

@@ -60,8 +60,11 @@ struct ImpactParams {
     /// Last day of the period (YYYY-MM-DD).
     #[param(format = Date)]
     to: Option<String>,
-    /// `csv` for a spreadsheet (also chosen by `Accept: text/csv`),
-    /// `json` (the default); any other value is refused (422).
+    /// `csv` for a French spreadsheet, opened with a double click
+    /// (semicolons, decimal commas, UTF-8 with a byte order mark; also chosen
+    /// by `Accept: text/csv`), `csv-rfc4180` for the plain form (commas,
+    /// decimal points, no mark), `json` (the default); any other value is
+    /// refused (422).
     #[param(inline)]
     format: Option<ImpactFormat>,
 }
@@ -72,6 +75,8 @@ struct ImpactParams {
 enum ImpactFormat {
     Json,
     Csv,
+    #[serde(rename = "csv-rfc4180")]
+    CsvRfc4180,
 }
 
 /// One need, reduced to what the figures use.
@@ -168,14 +173,17 @@ async fn impact(
         return Err(Error::field("to", "La fin de la période doit être après son début.").into());
     }
     let figures = compute(&reporting, &territory_id, from, to).await?;
-    let wants_csv = match params.format {
-        Some(format) => format == ImpactFormat::Csv,
+    let dialect = match params.format {
+        Some(ImpactFormat::Csv) => Some(Dialect::French),
+        Some(ImpactFormat::CsvRfc4180) => Some(Dialect::Rfc4180),
+        Some(ImpactFormat::Json) => None,
         None => headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv")),
+            .is_some_and(|v| v.contains("text/csv"))
+            .then_some(Dialect::French),
     };
-    if wants_csv {
+    if let Some(dialect) = dialect {
         let name = format!(
             "attachment; filename=\"impact-{territory_id}-{}-{}.csv\"",
             from.map(|d| d.to_string())
@@ -187,7 +195,7 @@ async fn impact(
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
                 (header::CONTENT_DISPOSITION, name),
             ],
-            to_csv(&figures),
+            to_csv(&figures, dialect),
         )
             .into_response());
     }
@@ -326,33 +334,93 @@ pub async fn compute(
     })
 }
 
-/// One table: the whole period, then each month, then each commune.
-pub fn to_csv(impact: &Impact) -> String {
-    let mut out = String::from(
-        "dimension,cle,libelle,demandes,demandes_servies,part_servie,trajets_effectues,personnes_servies,km_partages,co2_evite_kg\n",
-    );
+/// The two ways of writing a CSV table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// What a French spreadsheet opens with a double click: semicolons,
+    /// decimal commas, UTF-8 with a byte order mark.
+    French,
+    /// RFC 4180: commas, decimal points, no mark.
+    Rfc4180,
+}
+
+impl Dialect {
+    fn separator(self) -> char {
+        match self {
+            Dialect::French => ';',
+            Dialect::Rfc4180 => ',',
+        }
+    }
+
+    fn number(self, value: f64) -> String {
+        match self {
+            Dialect::French => value.to_string().replace('.', ","),
+            Dialect::Rfc4180 => value.to_string(),
+        }
+    }
+}
+
+/// One table: the whole period, then each month, then each commune; lines
+/// end with CRLF (RFC 4180, and what spreadsheets write).
+pub fn to_csv(impact: &Impact, dialect: Dialect) -> String {
+    let sep = dialect.separator();
+    let mut out = String::new();
+    if dialect == Dialect::French {
+        out.push('\u{feff}');
+    }
+    let header = [
+        "dimension",
+        "cle",
+        "libelle",
+        "demandes",
+        "demandes_servies",
+        "part_servie",
+        "trajets_effectues",
+        "personnes_servies",
+        "km_partages",
+        "co2_evite_kg",
+    ];
+    out.push_str(&header.join(&sep.to_string()));
+    out.push_str("\r\n");
     let mut line = |dimension: &str, key: &str, label: &str, f: &Figures| {
-        out.push_str(&format!(
-            "{dimension},{},{},{},{},{},{},{},{},{}\n",
-            csv_field(key),
-            csv_field(label),
-            f.needs_posted,
-            f.needs_served,
-            f.served_share,
-            f.trips_done,
-            f.people_served,
-            f.km_shared,
-            f.co2_avoided_kg
-        ));
+        let fields = [
+            dimension.to_string(),
+            csv_field(key, sep),
+            csv_field(label, sep),
+            f.needs_posted.to_string(),
+            f.needs_served.to_string(),
+            dialect.number(f.served_share),
+            f.trips_done.to_string(),
+            f.people_served.to_string(),
+            dialect.number(f.km_shared),
+            dialect.number(f.co2_avoided_kg),
+        ];
+        out.push_str(&fields.join(&sep.to_string()));
+        out.push_str("\r\n");
+    };
+    // Keys stay as machines read them; labels, as people do.
+    let day = |day: Option<&str>, otherwise: &str| match (dialect, day) {
+        (_, None) => otherwise.to_string(),
+        (Dialect::French, Some(d)) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(|d| lotocar_shared::time::french_date_with_year(d))
+            .unwrap_or_else(|_| d.to_string()),
+        (Dialect::Rfc4180, Some(d)) => d.to_string(),
     };
     let period = format!(
         "{} – {}",
-        impact.from.as_deref().unwrap_or("début"),
-        impact.to.as_deref().unwrap_or("aujourd'hui")
+        day(impact.from.as_deref(), "début"),
+        day(impact.to.as_deref(), "aujourd'hui")
     );
     line("periode", &impact.territory_id, &period, &impact.totals);
     for m in &impact.by_month {
-        line("mois", &m.month, &m.month, &m.figures);
+        let label = match (dialect, m.month.split_once('-')) {
+            (Dialect::French, Some((y, mo))) => match (y.parse(), mo.parse()) {
+                (Ok(y), Ok(mo)) => lotocar_shared::time::french_month(y, mo),
+                _ => m.month.clone(),
+            },
+            _ => m.month.clone(),
+        };
+        line("mois", &m.month, &label, &m.figures);
     }
     for c in &impact.by_commune {
         line("commune", &c.commune_id, &c.name, &c.figures);
@@ -360,9 +428,10 @@ pub fn to_csv(impact: &Impact) -> String {
     out
 }
 
-/// Quotes a CSV field when it needs it (RFC 4180).
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
+/// Quotes a CSV field when it needs it (RFC 4180), `sep` separating the
+/// fields.
+fn csv_field(value: &str, sep: char) -> String {
+    if value.contains([sep, '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value.to_string()
@@ -375,8 +444,16 @@ mod tests {
 
     #[test]
     fn csv_fields_with_commas_or_quotes_are_quoted() {
-        assert_eq!(csv_field("Figeac"), "Figeac");
-        assert_eq!(csv_field("Saint-Cirq, Lapopie"), "\"Saint-Cirq, Lapopie\"");
-        assert_eq!(csv_field("dit \"le bourg\""), "\"dit \"\"le bourg\"\"\"");
+        assert_eq!(csv_field("Figeac", ','), "Figeac");
+        assert_eq!(
+            csv_field("Saint-Cirq, Lapopie", ','),
+            "\"Saint-Cirq, Lapopie\""
+        );
+        assert_eq!(csv_field("Saint-Cirq, Lapopie", ';'), "Saint-Cirq, Lapopie");
+        assert_eq!(csv_field("a;b", ';'), "\"a;b\"");
+        assert_eq!(
+            csv_field("dit \"le bourg\"", ';'),
+            "\"dit \"\"le bourg\"\"\""
+        );
     }
 }

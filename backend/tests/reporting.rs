@@ -165,29 +165,62 @@ async fn a_relays_trip_reaches_the_figures_the_csv_and_the_registry(backend: Bac
         assert!(!text.contains(personal), "{personal} in {text}");
     }
 
-    // The same as CSV, by query or by Accept header.
+    // The same as CSV, by query or by Accept header: by default what a
+    // French spreadsheet opens with a double click (a byte order mark,
+    // semicolons, decimal commas), and the plain RFC 4180 form on request.
+    let csv_bytes = |format: &'static str| {
+        let request = server
+            .http
+            .get(server.url(&format!(
+                "/api/v1/territories/lot/impact?{period}&format={format}"
+            )))
+            .bearer_auth(&coordinator);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(
+                response.headers()["content-type"],
+                "text/csv; charset=utf-8"
+            );
+            response.bytes().await.unwrap().to_vec()
+        }
+    };
+    let french = csv_bytes("csv").await;
+    assert!(french.starts_with(b"\xEF\xBB\xBF"), "no byte order mark");
+    let french = String::from_utf8(french[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = french.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "dimension;cle;libelle;demandes;demandes_servies;part_servie;trajets_effectues;personnes_servies;km_partages;co2_evite_kg"
+    );
+    assert!(lines[1].starts_with("periode;lot;"), "{french}");
+    assert!(lines[1].contains(";3;1;0,333;1;1;"), "{french}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("commune;commune:46176;Livernon;3;1;")),
+        "{french}"
+    );
+    let plain = String::from_utf8(csv_bytes("csv-rfc4180").await).unwrap();
+    let lines: Vec<&str> = plain.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "dimension,cle,libelle,demandes,demandes_servies,part_servie,trajets_effectues,personnes_servies,km_partages,co2_evite_kg"
+    );
+    assert!(lines[1].starts_with("periode,lot,"), "{plain}");
+    assert!(lines[1].contains(",3,1,0.333,1,1,"), "{plain}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("commune,commune:46176,Livernon,3,1,")),
+        "{plain}"
+    );
     let csv = server
         .get(
             &format!("/api/v1/territories/lot/impact?{period}&format=csv"),
             Some(&coordinator),
         )
         .await;
-    assert_eq!(csv.status, StatusCode::OK);
-    assert_eq!(csv.content_type(), "text/csv; charset=utf-8");
-    let lines: Vec<&str> = csv.text.lines().collect();
-    assert_eq!(
-        lines[0],
-        "dimension,cle,libelle,demandes,demandes_servies,part_servie,trajets_effectues,personnes_servies,km_partages,co2_evite_kg"
-    );
-    assert!(lines[1].starts_with("periode,lot,"), "{}", csv.text);
-    assert!(lines[1].contains(",3,1,0.333,1,1,"), "{}", csv.text);
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("commune,commune:46176,Livernon,3,1,")),
-        "{}",
-        csv.text
-    );
     let accepted = server
         .call(
             reqwest::Method::GET,

@@ -42,10 +42,20 @@ pub fn ImpactScreen() -> Element {
                         li { "{r.label} : {r.count}" }
                     }
                 }
-                a { id: "impact-csv", class: "button", href: "data:text/csv;charset=utf-8,{percent_encode(csv)}", download: "impact.csv", "Télécharger le tableau (CSV)" }
+                a { id: "impact-csv", class: "button", href: "data:text/csv;charset=utf-8,{percent_encode(&with_mark(csv))}", download: "impact.csv", "Télécharger le tableau (CSV)" }
                 p { class: "muted", "CO₂ : {french_number(f.co2_kg_per_km, 3)} kg par km de voiture évité (ADEME)." }
             },
         }
+    }
+}
+
+/// The CSV with its byte order mark, which tells a spreadsheet it is UTF-8
+/// (reading the text may have dropped it).
+fn with_mark(csv: &str) -> String {
+    if csv.starts_with('\u{feff}') {
+        csv.to_string()
+    } else {
+        format!("\u{feff}{csv}")
     }
 }
 
