@@ -75,9 +75,38 @@ async function coordinator(page) {
   await check(page, "/coordination/tableau");
   await check(page, "/coordination/impact", async (p) => p.waitForSelector("#impact-csv", { timeout }));
   await check(page, "/coordination/carte", async (p) => p.waitForSelector(".map svg", { timeout }));
+  await theMap(page);
   await check(page, "/coordination/registre");
   await check(page, "/coordination/equipe", async (p) => p.waitForSelector("text=L'équipe", { timeout }));
   await check(page, "/coordination/journal");
+}
+
+// The map names its main towns, draws the territory's outline, has a
+// legend readable on a phone, and shows which trips and needs a corridor
+// of the unmet demand is about.
+async function theMap(page) {
+  const map = page.locator("#territory-map svg");
+  const towns = await map.locator("text.town").allTextContents();
+  for (const town of ["Cahors", "Figeac"]) {
+    if (!towns.includes(town)) problems.push(`map: « ${town} » not named (${towns.join(", ")})`);
+  }
+  if (!(await map.locator("path.outline").count())) problems.push("map: no outline of the territory");
+  const smallest = await map.evaluate((svg) => {
+    const ratio = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    return Math.min(...Array.from(svg.querySelectorAll("text")).map((t) => parseFloat(getComputedStyle(t).fontSize) * ratio));
+  });
+  if (smallest < 14) problems.push(`map: words of ${smallest.toFixed(1)} px`);
+  const corridor = page.locator(".card.corridor", { hasText: "Cajarc → Figeac" });
+  await corridor.waitFor({ timeout });
+  await corridor.locator("button", { hasText: "Voir sur la carte" }).click();
+  await page.waitForSelector("#territory-map svg g.corridor line.corridor-need", { timeout });
+  const needs = await page.locator("#territory-map svg g.corridor line.corridor-need").count();
+  const trips = await page.locator("#territory-map svg g.corridor line.corridor-trip").count();
+  if (needs !== 1 || trips < 1) problems.push(`map: the corridor shows ${needs} needs and ${trips} trips`);
+  await page.waitForSelector("text=Sur la carte : Cajarc → Figeac", { timeout });
+  await shot(page, "map-corridor");
+  await page.locator("button", { hasText: "Voir toute la carte" }).click();
+  await page.waitForFunction(() => !document.querySelector("#territory-map svg g.corridor"), null, { timeout });
 }
 
 async function relay(page) {

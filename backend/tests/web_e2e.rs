@@ -356,6 +356,21 @@ async fn staff_screens_are_readable_accessible_and_in_french() {
     assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
     let driver = server.sign_in("+33600000001").await;
     confirm(&server, &driver, id_of(&booking.body)).await;
+    // And Cajarc → Figeac found no driver: a corridor of unmet demand.
+    let nobody = post_need(&server, &relay, &{
+        let mut body = need_arriving(CAJARC, FIGEAC, &next_weekday(3, 2), "10:00");
+        body["on_behalf_of"] = json!(yvette);
+        body
+    })
+    .await;
+    let outcome = server
+        .put(
+            &format!("/api/v1/requests/{}/outcome", id_of(&nobody)),
+            Some(&relay),
+            &json!({ "outcome": "no_driver", "reason": "personne à cette heure" }),
+        )
+        .await;
+    assert_eq!(outcome.status, StatusCode::OK, "{}", outcome.body);
     let shots = workspace().join("target/e2e");
     let shots = shots.to_str().unwrap();
     node(

@@ -3,7 +3,9 @@
 
 use dioxus::prelude::*;
 use lotocar_shared::api::Place;
-use lotocar_shared::coordination::{AliasInput, MeetingPointInput, ProposalInput, StaffInput};
+use lotocar_shared::coordination::{
+    AliasInput, MeetingPointInput, ProposalInput, StaffInput, UnmetCorridor,
+};
 use lotocar_shared::people::Role;
 use lotocar_shared::validation::FieldError;
 
@@ -92,29 +94,53 @@ pub fn Board() -> Element {
 #[component]
 pub fn MapView() -> Element {
     let app = use_context::<AppHandle>();
-    let data = use_resource(move || async move {
-        let api = app.api().await;
-        let t = territory(&app);
-        let map = api.territory_text(&t, "map").await?;
-        let unmet = api.unmet(&t).await?;
-        Ok::<_, crate::api::ApiError>((map, unmet))
+    // The corridor of the unmet demand shown over the rest, if any.
+    let mut shown = use_signal(|| None::<UnmetCorridor>);
+    let map = use_resource(move || async move {
+        let what = match shown() {
+            Some(c) => format!("map?from_commune={}&to_commune={}", c.from.id, c.to.id),
+            None => "map".to_string(),
+        };
+        app.api()
+            .await
+            .territory_text(&territory(&app), &what)
+            .await
     });
+    let unmet = use_resource(move || async move { app.api().await.unmet(&territory(&app)).await });
     rsx! {
         Back { to: Route::Coordination {} }
         h1 { "Carte" }
-        match &*data.read() {
+        if let Some(c) = shown() {
+            div { class: "card highlight", role: "status",
+                p { strong { "Sur la carte : {c.from.name} → {c.to.name}" } }
+                p { "En rouge épais, ses demandes ; en bleu épais, les trajets de conducteurs qui passent le plus près." }
+                button { class: "small secondary", r#type: "button", onclick: move |_| shown.set(None), "Voir toute la carte" }
+            }
+        }
+        match &*map.read() {
             None => rsx! { Loading { error: None } },
             Some(Err(err)) => rsx! { Loading { error: Some(err.message()) } },
-            Some(Ok((map, unmet))) => rsx! {
-                div { class: "map", dangerous_inner_html: "{map}" }
-                h2 { "Où recruter des conducteurs" }
+            Some(Ok(svg)) => rsx! { div { id: "territory-map", class: "map", dangerous_inner_html: "{svg}" } },
+        }
+        h2 { "Où recruter des conducteurs" }
+        match &*unmet.read() {
+            None => rsx! { Loading { error: None } },
+            Some(Err(err)) => rsx! { Loading { error: Some(err.message()) } },
+            Some(Ok(unmet)) => rsx! {
                 if unmet.is_empty() { p { class: "muted", "Aucune demande restée sans conducteur." } }
-                for c in unmet.iter() {
-                    div { class: "card", key: "{c.from.id}-{c.to.id}",
+                for c in unmet.iter().cloned() {
+                    div { class: "card corridor", key: "{c.from.id}-{c.to.id}",
                         p { strong { "{c.from.name} → {c.to.name}" } }
                         p { "{c.unserved} demande(s) sans conducteur, {c.waiting} en attente" }
                         for t in c.closest_trips.iter() {
                             p { class: "muted", "Le plus proche : {t.summary} ({t.driver}, à {kilometres(t.gap_km)} km)" }
+                        }
+                        button { class: "small", r#type: "button",
+                            onclick: move |_| {
+                                shown.set(Some(c.clone()));
+                                document::eval("document.getElementById('territory-map')?.scrollIntoView({ block: 'start' });");
+                            },
+                            "Voir sur la carte"
                         }
                     }
                 }
