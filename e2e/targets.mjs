@@ -1,5 +1,5 @@
 // Readable by an elderly person on a cheap phone: on each screen of a
-// passenger and a driver, at 360 px wide, every button, link and field is
+// passenger and a driver, at 360 px wide (then on a desktop), every button, link and field is
 // at least 48 × 48 CSS px, no text is smaller than 16 px, and axe-core
 // finds nothing critical or serious.
 // Usage: node targets.mjs <base-url> <screenshot-dir> <passenger contact> <booking id>
@@ -9,7 +9,8 @@ import { launch, newPage, shooter, signIn, timeout } from "./lib.mjs";
 
 const [base, shots, contact, booking] = process.argv.slice(2);
 const browser = await launch(shots);
-const shot = shooter(shots, "targets-");
+const mode = booking === "coordinator" || booking === "relay" ? booking : "person";
+const shot = shooter(shots, `targets-${mode}-`);
 
 // What on the screen is too small: targets under 48 px, text under 16 px.
 async function tooSmall(page) {
@@ -121,13 +122,19 @@ async function relay(page) {
 }
 
 try {
-  const page = await newPage(browser, { viewport: { width: 360, height: 740 } });
-  await signIn(base, page, contact);
-  // The cookie is set once signed in: screens open by their address.
-  await page.waitForTimeout(500);
-  if (booking === "coordinator") await coordinator(page);
-  else if (booking === "relay") await relay(page);
-  else await person(page);
+  // On a cheap phone, then on a desktop screen.
+  for (const viewport of [{ width: 360, height: 740 }, { width: 1280, height: 900 }]) {
+    const page = await newPage(browser, { viewport });
+    await signIn(base, page, contact);
+    // The cookie is set once signed in: screens open by their address.
+    await page.waitForTimeout(500);
+    const before = problems.length;
+    if (mode === "coordinator") await coordinator(page);
+    else if (mode === "relay") await relay(page);
+    else await person(page);
+    for (let i = before; i < problems.length; i++) problems[i] = `${viewport.width} px ${problems[i]}`;
+    await page.context().close();
+  }
   if (problems.length) throw new Error("not readable or accessible enough:\n" + problems.join("\n"));
   console.log("targets ok");
 } finally {
