@@ -402,7 +402,7 @@ pub fn to_csv(impact: &Impact, dialect: Dialect) -> String {
     let day = |day: Option<&str>, otherwise: &str| match (dialect, day) {
         (_, None) => otherwise.to_string(),
         (Dialect::French, Some(d)) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map(|d| lotocar_shared::time::french_date_with_year(d))
+            .map(lotocar_shared::time::french_date_with_year)
             .unwrap_or_else(|_| d.to_string()),
         (Dialect::Rfc4180, Some(d)) => d.to_string(),
     };

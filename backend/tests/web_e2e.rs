@@ -278,7 +278,7 @@ async fn deleting_a_trip_with_a_passenger_is_asked_first_naming_her() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_target_is_48_px_every_text_16_px_and_axe_finds_nothing_serious_on_phone_and_desktop() {
+async fn small_targets_small_text_and_axe_violations_are_none_on_phone_and_desktop() {
     if !browser_ready() {
         return;
     }
