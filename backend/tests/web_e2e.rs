@@ -1,7 +1,8 @@
-//! The web shell in a real browser: `e2e/flow.mjs`, `relay.mjs` and
-//! `deeplink.mjs` drive Debian's Chromium through Playwright against this
-//! server (SQLite, `--dev`, the demo territory). Screenshots of each step
-//! land in `target/e2e/`.
+//! The web shell in a real browser: the scripts of `e2e/` (`flow.mjs`,
+//! `relay.mjs`, `deeplink.mjs`, `limits.mjs`, `reconnect.mjs`,
+//! `forms.mjs`, `confirm.mjs`, `targets.mjs`) drive Debian's Chromium
+//! through Playwright against this server (SQLite, `--dev`, the demo
+//! territory). Screenshots of each step land in `target/e2e/`.
 //! Runs when `e2e/node_modules` is installed (`npm ci --prefix e2e`) and
 //! Chromium is at /usr/bin/chromium; `LOTOCAR_REQUIRE_E2E=1` makes their
 //! absence a failure (CI sets it).
