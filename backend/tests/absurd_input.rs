@@ -481,7 +481,7 @@ async fn unknown_filter_values_are_refused_with_the_allowed_ones(backend: Backen
         (
             "/api/v1/territories/lot/impact?format=xml",
             "format",
-            &["json", "csv"][..],
+            &["json", "csv", "csv-rfc4180"][..],
         ),
     ] {
         let response = server.get(path, Some(&coordinator)).await;
@@ -613,7 +613,10 @@ async fn the_openapi_document_says_what_the_server_does() {
         json!(["open", "booked", "done", "unserved", "cancelled"])
     );
     let format = parameter("/api/v1/territories/{id}/impact", "format");
-    assert_eq!(format["schema"]["enum"], json!(["json", "csv"]));
+    assert_eq!(
+        format["schema"]["enum"],
+        json!(["json", "csv", "csv-rfc4180"])
+    );
     assert_eq!(
         parameter("/api/v1/territories/{id}/board", "from")["schema"]["format"],
         "date"
