@@ -89,6 +89,43 @@ async fn a_relay_books_for_a_person_without_a_smartphone_and_the_coordinator_see
     );
 }
 
+/// A relay books for Yvette: the relay, the driver and the coordinator
+/// all see her, and the same state of her need in their own words
+/// (`e2e/people.mjs`); « Le trajet a eu lieu » only from the day.
+#[tokio::test(flavor = "multi_thread")]
+async fn everyone_sees_the_person_a_relay_books_for_and_statuses_agree() {
+    if !browser_ready() {
+        return;
+    }
+    let mut server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            demo: true,
+            ..many_sign_ins()
+        },
+    )
+    .await;
+    let shots = workspace().join("target/e2e");
+    let shots = shots.to_str().unwrap();
+    let tuesday = next_weekday(1, 2);
+    node(
+        "people.mjs",
+        &[&server.base, shots, &tuesday, "book"],
+        "people book ok",
+    );
+    // The day of the trip, early in the morning (before the pick-up).
+    server.options.env.push((
+        "LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(),
+        hours_until(&tuesday, 6, 0).to_string(),
+    ));
+    server.restart().await;
+    node(
+        "people.mjs",
+        &[&server.base, shots, &tuesday, "day"],
+        "people day ok",
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_passenger_books_and_the_driver_confirms_in_the_browser() {
     let root = workspace();
