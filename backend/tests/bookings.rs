@@ -581,7 +581,10 @@ async fn a_need_and_its_booking_say_where_they_stand_to_each_side(backend: Backe
     let path = format!("/api/v1/bookings/{}", id_of(&booking));
     let asked = server.get(&need_path, Some(&lucie)).await;
     assert_eq!(asked.body["progress"]["state"], "asked", "{}", asked.body);
-    assert_eq!(asked.body["progress"]["label"], "Demande envoyée à Marie D.");
+    assert_eq!(
+        asked.body["progress"]["label"],
+        "Demande envoyée à Marie D."
+    );
     let for_marie = server.get(&path, Some(&marie)).await;
     assert_eq!(for_marie.body["status_label"], "À vous de répondre");
     let for_lucie = server.get(&path, Some(&lucie)).await;
@@ -644,7 +647,10 @@ async fn a_need_and_its_booking_say_where_they_stand_to_each_side(backend: Backe
     let problem = early.problem(409);
     assert_eq!(problem["code"], "trip_not_started");
     assert!(
-        problem["detail"].as_str().unwrap().contains("jour du trajet"),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("jour du trajet"),
         "{problem}"
     );
     assert_eq!(

@@ -194,12 +194,25 @@ async fn a_relay_registers_a_person_books_for_them_and_records_the_trip(backend:
         .find(|a| a["action"] == "request_posted_for")
         .unwrap();
     assert_eq!(posted["subject_name"], "Yvette Roux");
+    // Every action is the relay's; Marie was shown the relay's line (she
+    // reaches Yvette through it), and that showing is in the log too.
     assert!(
         audit
             .body
             .as_array()
             .unwrap()
             .iter()
+            .any(|a| a["action"] == "contact_revealed" && a["actor_name"] == "Marie Dupont"),
+        "{}",
+        audit.body
+    );
+    assert!(
+        audit
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["action"] != "contact_revealed")
             .all(|a| a["actor_name"] == "France Services Gramat"),
         "{}",
         audit.body
@@ -482,13 +495,20 @@ async fn a_booking_for_a_person_names_her_and_says_how_to_reach_her(backend: Bac
     let contact = &yvette_trip.body["contact"];
     assert_eq!(contact["through"], "France Services Figeac", "{contact}");
     assert_eq!(contact["phone"], "+33565340000", "{contact}");
-    assert!(!yvette_trip.text.contains("+33565112233"), "{}", yvette_trip.text);
+    assert!(
+        !yvette_trip.text.contains("+33565112233"),
+        "{}",
+        yvette_trip.text
+    );
     let jeanne_trip = server
         .get(&format!("/api/v1/bookings/{}", ids[1]), Some(&marie))
         .await;
     let contact = &jeanne_trip.body["contact"];
     assert_eq!(contact["phone"], "+33644444444", "{contact}");
-    assert!(contact.get("through").is_none_or(Value::is_null), "{contact}");
+    assert!(
+        contact.get("through").is_none_or(Value::is_null),
+        "{contact}"
+    );
     // The relay still sees Marie's phone (she shares it).
     let relay_side = server
         .get(&format!("/api/v1/bookings/{}", ids[0]), Some(&relay))
@@ -544,7 +564,10 @@ async fn a_booking_for_a_person_names_her_and_says_how_to_reach_her(backend: Bac
     // longer reads her name or her number; the relay's own export holds
     // neither person's name nor number.
     let erased = server
-        .delete(&format!("/api/v1/beneficiaries/{}", id_of(&jeanne)), Some(&relay))
+        .delete(
+            &format!("/api/v1/beneficiaries/{}", id_of(&jeanne)),
+            Some(&relay),
+        )
         .await;
     assert_eq!(erased.status, StatusCode::NO_CONTENT, "{}", erased.text);
     let after = server

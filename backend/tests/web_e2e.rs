@@ -146,7 +146,7 @@ async fn a_passenger_books_and_the_driver_confirms_in_the_browser() {
         &[&server.base, shots.to_str().unwrap(), &next_weekday(1, 2)],
         "e2e ok",
     );
-    assert!(shots.join("08-driver-phone.png").exists());
+    assert!(shots.join("09-driver-phone.png").exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]
