@@ -1,5 +1,5 @@
-//! The web shell in a real browser: `e2e/flow.mjs`, `relay.mjs` and
-//! `deeplink.mjs` drive Debian's Chromium through Playwright against this
+//! The web shell in a real browser: `e2e/flow.mjs`, `relay.mjs`,
+//! `people.mjs` and `deeplink.mjs` drive Debian's Chromium through Playwright against this
 //! server (SQLite, `--dev`, the demo territory). Screenshots of each step
 //! land in `target/e2e/`.
 //! Runs when `e2e/node_modules` is installed (`npm ci --prefix e2e`) and
