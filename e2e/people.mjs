@@ -46,8 +46,18 @@ async function openMarieBooking(page) {
   await page.waitForSelector("#booking-status", { timeout });
 }
 
+// Back to the home screen with the « ← Retour » buttons, as a person would.
+async function home(page) {
+  for (let i = 0; i < 6 && !(await page.locator("#go-ride").count()); i++) {
+    await page.click("button.back");
+    await page.waitForTimeout(300);
+  }
+  await page.waitForSelector("#go-ride", { timeout });
+}
+
 async function openYvette(page) {
-  await page.goto(base + "/relais");
+  await home(page);
+  await page.click("#go-relay");
   const person = page.locator(".card.person", { hasText: "Yvette Roux" }).first();
   await person.waitFor({ timeout });
   await person.locator("button", { hasText: "Ouvrir" }).click();
@@ -122,7 +132,9 @@ try {
     // The coordinator's board: not waiting; booked, with nobody to propose.
     const coordinator = await newPage(browser, { viewport: { width: 1280, height: 900 } });
     await signIn(base, coordinator, "coordination@example.fr");
-    await coordinator.goto(base + "/coordination/tableau");
+    await coordinator.click("#go-relay");
+    await coordinator.click("#go-coordination");
+    await coordinator.click("#go-board");
     await coordinator.waitForSelector("#board-status", { timeout });
     await coordinator.waitForSelector("text=Aucune demande", { timeout });
     if (await coordinator.locator(".card.board").count()) {
