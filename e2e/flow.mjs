@@ -50,17 +50,33 @@ try {
   await shot(passenger, "matches");
   await card.locator("button.book").click();
   await passenger.waitForSelector("text=Mes réservations", { timeout });
-  await passenger.waitForSelector("text=en attente de la réponse du conducteur", { timeout });
+  await passenger.waitForSelector("text=en attente de la réponse de Marie D.", { timeout });
   await shot(passenger, "booked");
+  // Her need says who was asked, not that nobody was.
+  await passenger.click("button.back");
+  await passenger.click("#go-ride");
+  await passenger.locator(".card.need", { hasText: "Demande envoyée à Marie D." }).first().waitFor({ timeout });
 
   // The driver sees the request arrive without reloading, and confirms.
   const request = driver.locator(".card.booking", { hasText: "Vous prenez" }).first();
   await request.waitFor({ timeout });
+  // It is the driver's turn: she is not told she waits for herself.
+  await driver.locator(".card.booking", { hasText: "À vous de répondre" }).first().waitFor({ timeout });
   await shot(driver, "request-arrived");
   await request.locator("button", { hasText: "Ouvrir" }).click();
   await driver.click("#confirm");
   await driver.waitForFunction(() => document.querySelector("#booking-status")?.textContent === "confirmé", null, { timeout });
   await shot(driver, "confirmed");
+
+  // The passenger's need: the place is confirmed, no more drivers to see.
+  const need = passenger.locator(".card.need", { hasText: "Place confirmée avec Marie D." }).first();
+  await need.waitFor({ timeout });
+  if (await need.locator("button", { hasText: "Voir les conducteurs" }).count()) {
+    throw new Error("« Voir les conducteurs » offered on a confirmed need");
+  }
+  await shot(passenger, "need-confirmed");
+  await passenger.click("button.back");
+  await passenger.click("#go-bookings");
 
   // The passenger sees it confirmed, and the driver's phone.
   const mine = passenger.locator(".card.booking", { hasText: "confirmé" }).first();

@@ -54,7 +54,7 @@ try {
     await card.locator(".detour").waitFor({ timeout });
     await shot(relay, "matches");
     await card.locator("button.book").click();
-    await relay.waitForSelector("text=en attente de la réponse du conducteur", { timeout });
+    await relay.waitForSelector("text=en attente de la réponse de Marie D.", { timeout });
 
     // Marie confirms in her own browser; the relay sees it live.
     const marie = await newPage(browser);

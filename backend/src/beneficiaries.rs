@@ -27,6 +27,7 @@ struct Record {
     commune_insee: String,
     commune_label: String,
     reach_by: String,
+    share_phone: i64,
     consent_by: String,
     consent_at: i64,
     consent_method: String,
@@ -36,7 +37,7 @@ struct Record {
 }
 
 const SELECT: &str = "SELECT b.id, b.territory_id, b.display_name, b.phone, b.commune_insee,
-        b.commune_label, b.reach_by, b.consent_by, b.consent_at, b.consent_method,
+        b.commune_label, b.reach_by, b.share_phone, b.consent_by, b.consent_at, b.consent_method,
         b.created_at, b.updated_at, u.display_name AS consent_by_name
      FROM beneficiaries b LEFT JOIN users u ON u.id = b.consent_by";
 
@@ -45,6 +46,7 @@ impl Record {
         Beneficiary {
             commune_id: format!("commune:{}", self.commune_insee),
             reach_by: ReachBy::from_code(&self.reach_by).unwrap_or(ReachBy::RelayCall),
+            share_phone: self.share_phone != 0,
             consent: Consent {
                 recorded_by: self.consent_by,
                 recorded_by_name: self.consent_by_name.unwrap_or_default(),
@@ -138,8 +140,9 @@ pub async fn register(
     let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO beneficiaries (id, territory_id, display_name, phone, commune_insee, commune_label,
-            reach_by, consent_by, consent_at, consent_method, created_at, updated_at, last_active_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $9)",
+            reach_by, consent_by, consent_at, consent_method, created_at, updated_at, last_active_at,
+            share_phone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9, $9, $11)",
     )
     .bind(&id)
     .bind(territory_id)
@@ -151,6 +154,7 @@ pub async fn register(
     .bind(&user.id)
     .bind(now_ms())
     .bind(&draft.consent_method)
+    .bind(i64::from(draft.share_phone))
     .execute(&mut *tx)
     .await?;
     audit::record(
@@ -211,17 +215,21 @@ pub async fn change(
     if !invalid.is_empty() {
         return Err(invalid.into());
     }
+    // Without a phone there is nothing to share.
+    let share_phone = phone.is_some() && patch.share_phone.unwrap_or(current.share_phone);
     if phone != current.phone || reach_by != current.reach_by {
         notify::drop_pending_texts_to(&mut tx, id).await?;
     }
     sqlx::query(
-        "UPDATE beneficiaries SET display_name = $2, phone = $3, reach_by = $4, updated_at = $5 WHERE id = $1",
+        "UPDATE beneficiaries SET display_name = $2, phone = $3, reach_by = $4, updated_at = $5,
+            share_phone = $6 WHERE id = $1",
     )
     .bind(id)
     .bind(&name)
     .bind(&phone)
     .bind(reach_by.code())
     .bind(now_ms())
+    .bind(i64::from(share_phone))
     .execute(&mut *tx)
     .await?;
     audit::record(
@@ -249,6 +257,33 @@ pub async fn touch(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Her public name ("Yvette R."), as her driver reads it; `None` once
+/// erased.
+pub async fn public_name<'e, E>(executor: E, id: &str) -> Result<Option<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT display_name FROM beneficiaries WHERE id = $1 AND erased_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map(|(name,)| lotocar_shared::text::public_name(&name)))
+}
+
+/// The phone she agreed to show to the driver of a confirmed trip (no
+/// answer is no); `None` otherwise.
+pub async fn shared_phone(tx: &mut Tx, id: &str) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT phone, share_phone FROM beneficiaries WHERE id = $1 AND erased_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.and_then(|(phone, share)| phone.filter(|_| share != 0)))
 }
 
 /// How to tell her about her bookings (her relay is the recipient).
@@ -290,7 +325,7 @@ pub async fn inactive_since(
 /// erased, for the figures.
 pub async fn erase(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE beneficiaries SET display_name = '', phone = NULL, consent_method = '',
+        "UPDATE beneficiaries SET display_name = '', phone = NULL, share_phone = 0, consent_method = '',
             erased_at = $2, updated_at = $2 WHERE id = $1",
     )
     .bind(id)

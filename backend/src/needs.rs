@@ -181,6 +181,7 @@ impl StoredNeed {
             on_behalf_of: self.on_behalf_of.clone(),
             beneficiary_name: self.beneficiary_name.clone(),
             outcome: self.outcome.clone(),
+            progress: None,
             territory_id: self.territory_id.clone(),
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),

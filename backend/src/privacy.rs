@@ -81,7 +81,7 @@ pub const TABLES: &[(&str, Treatment, &str)] = &[
     (
         "bookings",
         Treatment::ExportedAndErased,
-        "bookings::store::erase_user (reasons), cancelled with their offer or need",
+        "bookings::store::erase_user (reasons), cancelled with their offer or need; booked_by and beneficiary_id are ids, names read from their owners",
     ),
     (
         "booking_dates",
@@ -106,12 +106,12 @@ pub const TABLES: &[(&str, Treatment, &str)] = &[
     (
         "notifications",
         Treatment::ExportedAndErased,
-        "notify::erase_user",
+        "notify::erase_user; a relay's notices about a person: exported without their text, blanked by notify::erase_person",
     ),
     (
         "deliveries",
         Treatment::ExportedAndErased,
-        "notify::erase_user, notify::erase_person (her phone)",
+        "notify::erase_user, notify::erase_person (her phone and her texts)",
     ),
     (
         "push_subscriptions",
@@ -241,6 +241,9 @@ pub async fn export(trips: &Trips, user_id: &str) -> Result<Value> {
             json!({
                 "id": b.id,
                 "my_role": if b.driver_id == user_id { "driver" } else { "passenger" },
+                // A relay's booking for a person she helps: that person is
+                // not named here (her data, not the relay's).
+                "for_a_person_i_help": b.beneficiary_id.is_some() && b.driver_id != user_id,
                 "offer_id": b.offer_id,
                 "request_id": b.need_id,
                 "regular": b.recurring,

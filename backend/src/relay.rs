@@ -25,7 +25,7 @@ use crate::auth::{Auth, AuthUser};
 use crate::beneficiaries;
 use crate::db::{Tx, from_ms};
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, Error, Result};
-use crate::needs::{self, Closing, Filter, StoredNeed, Whose};
+use crate::needs::{self, Closing, Filter, Whose};
 use crate::trips::{Trips, close_need, close_needs_of};
 
 pub fn router<S>() -> OpenApiRouter<S>
@@ -151,7 +151,7 @@ pub async fn record(
     .await?;
     let need = needs::get(&mut *tx, id).await?.ok_or_else(need_not_found)?;
     tx.commit().await?;
-    Ok(need.to_staff_api())
+    trips.bookings.need_staff_view(&need).await
 }
 
 fn need_not_found() -> Error {
@@ -339,7 +339,11 @@ async fn territory_requests(
         &filter.for_user(&user, &territory_id),
     )
     .await?;
-    Ok(Json(needs.iter().map(StoredNeed::to_staff_api).collect()))
+    let mut shown = Vec::with_capacity(needs.len());
+    for need in &needs {
+        shown.push(trips.bookings.need_staff_view(need).await?);
+    }
+    Ok(Json(shown))
 }
 
 /// Records what became of a need: done, no driver, cancelled (by whom), no

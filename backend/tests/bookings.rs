@@ -16,6 +16,7 @@ on_both_databases!(
     contact_details_only_on_consent_and_every_showing_is_recorded,
     a_deleted_trip_cancels_its_bookings_and_tells_the_passengers,
     trips_nobody_contests_are_validated_after_48_hours,
+    a_need_and_its_booking_say_where_they_stand_to_each_side,
 );
 
 async fn inbox_kinds(server: &Server, token: &str) -> Vec<String> {
@@ -528,4 +529,145 @@ async fn trips_nobody_contests_are_validated_after_48_hours(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status, "VALIDATED");
+}
+
+/// "8 h 24" for "08:24".
+fn spoken(time: &str) -> String {
+    time.parse::<lotocar_shared::time::LocalTime>()
+        .unwrap()
+        .spoken()
+}
+
+/// The coordinator's board entry of `need_id` with `status`, if listed.
+async fn board_entry(server: &Server, token: &str, status: &str, need_id: &str) -> Option<Value> {
+    let board = server
+        .get(
+            &format!("/api/v1/territories/lot/board?status={status}"),
+            Some(token),
+        )
+        .await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.body);
+    board
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["request"]["id"] == need_id)
+        .cloned()
+}
+
+async fn a_need_and_its_booking_say_where_they_stand_to_each_side(backend: Backend) {
+    let mut server = Server::start_with(
+        backend,
+        Options {
+            demo: true,
+            ..many_sign_ins()
+        },
+    )
+    .await;
+    let marie = server.sign_in("+33600000001").await;
+    let lucie = server.sign_in("+33600000010").await;
+    let coordinator = server.sign_in("coordination@example.fr").await;
+    let tuesday = next_weekday(1, 2);
+    let need = post_need(&server, &lucie, &livernon_to_figeac(&tuesday)).await;
+    let need_id = id_of(&need).to_string();
+    let need_path = format!("/api/v1/requests/{need_id}");
+    assert_eq!(need["progress"]["state"], "waiting", "{need}");
+    assert_eq!(need["progress"]["label"], "En attente d'un conducteur");
+
+    // Booked: the need says who was asked; the driver reads that it is her
+    // turn, not that she waits for herself.
+    let booking = book(&server, &lucie, &need_id, first_match(&need), &tuesday).await;
+    let path = format!("/api/v1/bookings/{}", id_of(&booking));
+    let asked = server.get(&need_path, Some(&lucie)).await;
+    assert_eq!(asked.body["progress"]["state"], "asked", "{}", asked.body);
+    assert_eq!(
+        asked.body["progress"]["label"],
+        "Demande envoyée à Marie D."
+    );
+    let for_marie = server.get(&path, Some(&marie)).await;
+    assert_eq!(for_marie.body["status_label"], "À vous de répondre");
+    let for_lucie = server.get(&path, Some(&lucie)).await;
+    assert_eq!(
+        for_lucie.body["status_label"],
+        "en attente de la réponse de Marie D."
+    );
+    // The board agrees: asked, still open to other drivers.
+    let entry = board_entry(&server, &coordinator, "open", &need_id)
+        .await
+        .expect("an asked need stays on the board");
+    assert_eq!(entry["request"]["progress"]["state"], "asked", "{entry}");
+
+    // Confirmed: the place, with the driver, the day and the local time of
+    // the pick-up; nobody else to look for or to propose.
+    confirm(&server, &marie, id_of(&booking)).await;
+    let confirmed = server.get(&need_path, Some(&lucie)).await;
+    let progress = &confirmed.body["progress"];
+    assert_eq!(progress["state"], "confirmed", "{progress}");
+    let date = chrono::NaiveDate::parse_from_str(&tuesday, "%Y-%m-%d").unwrap();
+    assert_eq!(
+        progress["label"],
+        format!(
+            "Place confirmée avec Marie D., {} à {}",
+            lotocar_shared::time::french_date(date),
+            spoken(booking["pickup"]["time"].as_str().unwrap())
+        ),
+        "{progress}"
+    );
+    let mine = server.get("/api/v1/requests", Some(&lucie)).await;
+    let listed = mine
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == need_id.as_str())
+        .unwrap();
+    assert_eq!(listed["progress"], *progress);
+    assert!(
+        board_entry(&server, &coordinator, "open", &need_id)
+            .await
+            .is_none(),
+        "a confirmed need is not waiting"
+    );
+    let entry = board_entry(&server, &coordinator, "booked", &need_id)
+        .await
+        .expect("on the board as booked");
+    assert_eq!(entry["request"]["progress"], *progress);
+    assert_eq!(entry["candidates"], json!([]), "{entry}");
+
+    // Saying the trip happened: refused before its day, in French, and
+    // nothing changes; from the morning of the day, accepted.
+    let early = server
+        .patch(
+            &path,
+            Some(&marie),
+            &json!({ "status": "COMPLETED_PENDING_VALIDATION" }),
+        )
+        .await;
+    let problem = early.problem(409);
+    assert_eq!(problem["code"], "trip_not_started");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("jour du trajet"),
+        "{problem}"
+    );
+    assert_eq!(
+        server.get(&path, Some(&marie)).await.body["status"],
+        "CONFIRMED"
+    );
+    server.options.env.push((
+        "LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(),
+        hours_until(&tuesday, 6, 0).to_string(),
+    ));
+    server.restart().await;
+    let done = server
+        .patch(
+            &path,
+            Some(&marie),
+            &json!({ "status": "COMPLETED_PENDING_VALIDATION" }),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
 }

@@ -262,8 +262,38 @@ async fn a_person_registered_by_a_relay_gets_the_text_message_of_her_booking() {
     }
     // Yvette (told by SMS) gets the confirmation on her phone; the relay
     // keeps it in its inbox.
+    // Her text says who picks her up, when and where, and carries no link
+    // (it would open the relay's account).
     let text = wait_for(&texts, |m| m.contains("+33633333333")).await;
-    assert!(text.contains("Marie D. vous prendra"), "{text}");
+    let text: Value = serde_json::from_str(&text).unwrap();
+    let text = text["text"].as_str().unwrap();
+    let tuesday = chrono::NaiveDate::parse_from_str(&next_weekday(1, 2), "%Y-%m-%d").unwrap();
+    let expected = format!(
+        "Lotocar : Marie D. vous prendra le {} à ",
+        lotocar_shared::time::french_date(tuesday)
+    );
+    assert!(text.starts_with(&expected), "{text}");
+    assert!(text.contains(" à Livernon"), "{text}");
+    assert!(!text.contains("http"), "{text}");
+    // The relay's inbox names the person each notice is about.
+    let names: Vec<String> = server
+        .get("/api/v1/notifications", Some(&relay))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "booking_confirmed")
+        .map(|n| n["body"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        names.iter().any(|b| b.contains("prendra Yvette R.")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|b| b.contains("prendra Jeanne M.")),
+        "{names:?}"
+    );
     let inbox = server.get("/api/v1/notifications", Some(&relay)).await;
     assert_eq!(
         inbox

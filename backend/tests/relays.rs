@@ -14,6 +14,7 @@ on_both_databases!(
     a_relay_registers_a_person_books_for_them_and_records_the_trip,
     a_relay_sees_only_its_territory,
     unserved_and_cancelled_needs_stay_visible_with_their_reason,
+    a_booking_for_a_person_names_her_and_says_how_to_reach_her,
 );
 
 const RELAY: &str = "relais.gramat@example.fr";
@@ -193,12 +194,25 @@ async fn a_relay_registers_a_person_books_for_them_and_records_the_trip(backend:
         .find(|a| a["action"] == "request_posted_for")
         .unwrap();
     assert_eq!(posted["subject_name"], "Yvette Roux");
+    // Every action is the relay's; Marie was shown the relay's line (she
+    // reaches Yvette through it), and that showing is in the log too.
     assert!(
         audit
             .body
             .as_array()
             .unwrap()
             .iter()
+            .any(|a| a["action"] == "contact_revealed" && a["actor_name"] == "Marie Dupont"),
+        "{}",
+        audit.body
+    );
+    assert!(
+        audit
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["action"] != "contact_revealed")
             .all(|a| a["actor_name"] == "France Services Gramat"),
         "{}",
         audit.body
@@ -381,4 +395,190 @@ async fn unserved_and_cancelled_needs_stay_visible_with_their_reason(backend: Ba
         )
         .await;
     assert_eq!(unserved_only.body.as_array().unwrap().len(), 1);
+}
+
+/// The bookings `token` sees, by id.
+async fn bookings_of(server: &Server, token: &str) -> std::collections::HashMap<String, Value> {
+    let listed = server.get("/api/v1/bookings", Some(token)).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (id_of(b).to_string(), b.clone()))
+        .collect()
+}
+
+async fn a_booking_for_a_person_names_her_and_says_how_to_reach_her(backend: Backend) {
+    let server = demo_server(backend).await;
+    // A relay office with a phone line.
+    let relay = server
+        .sign_in_with_role("05 65 34 00 00", "France Services Figeac", "relay", "lot")
+        .await;
+    let marie = server.sign_in(MARIE).await;
+    // Yvette has a landline she does not want shown; the relay calls her.
+    // Jeanne has a mobile, is told by SMS and agrees that her driver sees
+    // her number.
+    let mut landline = yvette();
+    landline["phone"] = json!("05 65 11 22 33");
+    let yvette = register(&server, &relay, &landline).await;
+    assert_eq!(yvette["share_phone"], false, "{yvette}");
+    let jeanne = register(
+        &server,
+        &relay,
+        &json!({ "display_name": "Jeanne Martin", "phone": "06 44 44 44 44",
+                 "commune_id": LIVERNON, "reach_by": "sms", "share_phone": true,
+                 "consent_given": true, "consent_method": "oral, au guichet" }),
+    )
+    .await;
+    assert_eq!(jeanne["share_phone"], true, "{jeanne}");
+
+    let mut ids = Vec::new();
+    for (person, weekday, name) in [(&yvette, 1, "Yvette R."), (&jeanne, 3, "Jeanne M.")] {
+        let date = next_weekday(weekday, 2);
+        let need = post_need(&server, &relay, &need_for(id_of(person), &date)).await;
+        let booking = book(&server, &relay, id_of(&need), first_match(&need), &date).await;
+        // The passenger of the booking is the person; the relay made it.
+        assert_eq!(booking["passenger"]["display_name"], name, "{booking}");
+        assert_eq!(
+            booking["booked_by"]["display_name"], "France Services Figeac",
+            "{booking}"
+        );
+        ids.push(id_of(&booking).to_string());
+    }
+
+    // The relay's list names each person on each booking.
+    let mine = bookings_of(&server, &relay).await;
+    assert_eq!(mine[&ids[0]]["passenger"]["display_name"], "Yvette R.");
+    assert_eq!(mine[&ids[1]]["passenger"]["display_name"], "Jeanne M.");
+    assert_eq!(mine[&ids[0]]["driver"]["display_name"], "Marie D.");
+    assert_eq!(mine[&ids[0]]["role"], "passenger");
+
+    // The driver is asked by the person's name, the relay named, and
+    // sees no contact before she says yes.
+    let asked = server.get("/api/v1/notifications", Some(&marie)).await;
+    let requests: Vec<&str> = asked
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "booking_requested")
+        .map(|n| n["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        requests
+            .iter()
+            .any(|b| b.contains("Yvette R.") && b.contains("France Services Figeac")),
+        "{requests:?}"
+    );
+    let theirs = bookings_of(&server, &marie).await;
+    assert_eq!(theirs[&ids[0]]["passenger"]["display_name"], "Yvette R.");
+    assert_eq!(
+        theirs[&ids[0]]["booked_by"]["display_name"],
+        "France Services Figeac"
+    );
+    let early = server
+        .get(&format!("/api/v1/bookings/{}", ids[0]), Some(&marie))
+        .await;
+    assert!(early.body.get("contact").is_none(), "{}", early.body);
+
+    // Once confirmed: Yvette is reached through the relay's line, stated
+    // as such, never at her landline; Jeanne at her own mobile.
+    for id in &ids {
+        confirm(&server, &marie, id).await;
+    }
+    let yvette_trip = server
+        .get(&format!("/api/v1/bookings/{}", ids[0]), Some(&marie))
+        .await;
+    assert_eq!(yvette_trip.status, StatusCode::OK, "{}", yvette_trip.body);
+    let contact = &yvette_trip.body["contact"];
+    assert_eq!(contact["through"], "France Services Figeac", "{contact}");
+    assert_eq!(contact["phone"], "+33565340000", "{contact}");
+    assert!(
+        !yvette_trip.text.contains("+33565112233"),
+        "{}",
+        yvette_trip.text
+    );
+    let jeanne_trip = server
+        .get(&format!("/api/v1/bookings/{}", ids[1]), Some(&marie))
+        .await;
+    let contact = &jeanne_trip.body["contact"];
+    assert_eq!(contact["phone"], "+33644444444", "{contact}");
+    assert!(
+        contact.get("through").is_none_or(Value::is_null),
+        "{contact}"
+    );
+    // The relay still sees Marie's phone (she shares it).
+    let relay_side = server
+        .get(&format!("/api/v1/bookings/{}", ids[0]), Some(&relay))
+        .await;
+    assert_eq!(relay_side.body["contact"]["phone"], "+33600000001");
+
+    // Nobody else reads these bookings: a passenger, another territory's
+    // relay.
+    server.add_aveyron();
+    let lucie = server.sign_in("+33600000010").await;
+    let other = server
+        .sign_in_with_role("0655000001", "Relais Rodez", "relay", "aveyron")
+        .await;
+    for token in [&lucie, &other] {
+        let seen = server
+            .get(&format!("/api/v1/bookings/{}", ids[0]), Some(token))
+            .await;
+        assert_eq!(seen.status, StatusCode::NOT_FOUND, "{}", seen.body);
+    }
+
+    // A relay taken off the team can no longer book for the people of the
+    // territory, and nothing is booked.
+    let coordinator = server.sign_in(COORDINATOR).await;
+    let date = next_weekday(4, 2);
+    let need = post_need(&server, &relay, &need_for(id_of(&yvette), &date)).await;
+    let relay_id = server.get("/api/v1/me", Some(&relay)).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let removed = server
+        .delete(
+            &format!("/api/v1/territories/lot/staff/{relay_id}?role=relay"),
+            Some(&coordinator),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
+    let refused = server
+        .post(
+            "/api/v1/bookings",
+            Some(&relay),
+            &booking_body(id_of(&need), first_match(&need), &date),
+        )
+        .await;
+    let problem = refused.problem(403);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("relais"),
+        "{problem}"
+    );
+    assert_eq!(bookings_of(&server, &relay).await.len(), 2);
+    server.grant("05 65 34 00 00", "relay", "lot");
+
+    // Jeanne asks to be erased: her booking is cancelled, the driver no
+    // longer reads her name or her number; the relay's own export holds
+    // neither person's name nor number.
+    let erased = server
+        .delete(
+            &format!("/api/v1/beneficiaries/{}", id_of(&jeanne)),
+            Some(&relay),
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::NO_CONTENT, "{}", erased.text);
+    let after = server
+        .get(&format!("/api/v1/bookings/{}", ids[1]), Some(&marie))
+        .await;
+    assert_eq!(after.body["status"], "CANCELLED", "{}", after.body);
+    assert!(!after.text.contains("Jeanne"), "{}", after.text);
+    assert!(!after.text.contains("+33644444444"), "{}", after.text);
+    let export = server.get("/api/v1/me/export", Some(&relay)).await;
+    assert_eq!(export.status, StatusCode::OK);
+    for secret in ["Jeanne", "Yvette", "+33644444444", "+33565112233"] {
+        assert!(!export.text.contains(secret), "{secret} in {}", export.text);
+    }
 }

@@ -1,8 +1,9 @@
 //! The web shell in a real browser: the scripts of `e2e/` (`flow.mjs`,
-//! `relay.mjs`, `deeplink.mjs`, `limits.mjs`, `reconnect.mjs`,
-//! `forms.mjs`, `confirm.mjs`, `targets.mjs`) drive Debian's Chromium
-//! through Playwright against this server (SQLite, `--dev`, the demo
-//! territory). Screenshots of each step land in `target/e2e/`.
+//! `relay.mjs`, `people.mjs`, `deeplink.mjs`, `limits.mjs`,
+//! `reconnect.mjs`, `forms.mjs`, `confirm.mjs`, `targets.mjs`) drive
+//! Debian's Chromium through Playwright against this server (SQLite,
+//! `--dev`, the demo territory). Screenshots of each step land in
+//! `target/e2e/`.
 //! Runs when `e2e/node_modules` is installed (`npm ci --prefix e2e`) and
 //! Chromium is at /usr/bin/chromium; `LOTOCAR_REQUIRE_E2E=1` makes their
 //! absence a failure (CI sets it).
@@ -91,6 +92,43 @@ async fn a_relay_books_for_a_person_without_a_smartphone_and_the_coordinator_see
     );
 }
 
+/// A relay books for Yvette: the relay, the driver and the coordinator
+/// all see her, and the same state of her need in their own words
+/// (`e2e/people.mjs`); « Le trajet a eu lieu » only from the day.
+#[tokio::test(flavor = "multi_thread")]
+async fn everyone_sees_the_person_a_relay_books_for_and_statuses_agree() {
+    if !browser_ready() {
+        return;
+    }
+    let mut server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            demo: true,
+            ..many_sign_ins()
+        },
+    )
+    .await;
+    let shots = workspace().join("target/e2e");
+    let shots = shots.to_str().unwrap();
+    let tuesday = next_weekday(1, 2);
+    node(
+        "people.mjs",
+        &[&server.base, shots, &tuesday, "book"],
+        "people book ok",
+    );
+    // The day of the trip, early in the morning (before the pick-up).
+    server.options.env.push((
+        "LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(),
+        hours_until(&tuesday, 6, 0).to_string(),
+    ));
+    server.restart().await;
+    node(
+        "people.mjs",
+        &[&server.base, shots, &tuesday, "day"],
+        "people day ok",
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_passenger_books_and_the_driver_confirms_in_the_browser() {
     let root = workspace();
@@ -111,7 +149,7 @@ async fn a_passenger_books_and_the_driver_confirms_in_the_browser() {
         &[&server.base, shots.to_str().unwrap(), &next_weekday(1, 2)],
         "e2e ok",
     );
-    assert!(shots.join("08-driver-phone.png").exists());
+    assert!(shots.join("09-driver-phone.png").exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -97,9 +97,13 @@ fn store() -> Store {
             passenger: PublicPerson {
                 display_name: "Marie D.".into(),
             },
+            booked_by: None,
+            on_behalf_of: None,
+            can_say_done: true,
             contact: Some(ContactDetails {
                 phone: Some("+33622222222".into()),
                 email: None,
+                through: None,
             }),
             reason: None,
             created_at: Utc::now(),
@@ -181,15 +185,19 @@ async fn every_screen_shows_its_key_elements() {
             "Publier le trajet",
         ],
     );
+    // Its place is confirmed (booking b1): said with the driver, the day
+    // and the time, and no more drivers to look at.
+    let ride = render(Route::Ride {}, s.clone());
     has_all(
-        &render(Route::Ride {}, s.clone()),
+        &ride,
         &[
             "Demander un trajet",
             "Livernon → Figeac, le 08/12/2026",
-            "en attente d'un conducteur",
-            "Voir les conducteurs",
+            "Place confirmée avec Jean M., mardi 8 décembre à 8 h 24",
+            "Annuler la demande",
         ],
     );
+    assert!(!ride.contains("Voir les conducteurs"), "{ride}");
     has_all(
         &render(Route::NewRequest {}, s.clone()),
         &[
@@ -254,6 +262,64 @@ async fn a_driver_waiting_for_an_answer_sees_confirm_and_refuse() {
     let html = render(Route::Booking { id: "b1".into() }, s);
     has_all(&html, &["Vous prenez Marie D.", "Confirmer", "Refuser"]);
     assert!(!html.contains("Pour joindre"));
+}
+
+#[tokio::test]
+async fn a_need_waiting_for_its_driver_says_who_was_asked() {
+    let mut s = store();
+    let booking = s.bookings.get_mut("b1").unwrap();
+    booking.status = BookingStatus::WaitingDriverConfirmation;
+    booking.can_say_done = false;
+    let ride = render(Route::Ride {}, s.clone());
+    has_all(
+        &ride,
+        &["Demande envoyée à Jean M.", "Voir les conducteurs"],
+    );
+    s.bookings.clear();
+    has_all(
+        &render(Route::Ride {}, s),
+        &["En attente d'un conducteur", "Voir les conducteurs"],
+    );
+}
+
+#[tokio::test]
+async fn a_driver_reads_the_person_a_relay_booked_for_and_the_relay_line() {
+    let mut s = store();
+    let booking = s.bookings.get_mut("b1").unwrap();
+    booking.role = "driver".into();
+    booking.passenger.display_name = "Yvette R.".into();
+    booking.booked_by = Some(PublicPerson {
+        display_name: "France Services Figeac".into(),
+    });
+    booking.can_say_done = false;
+    booking.contact = Some(ContactDetails {
+        phone: Some("+33565340000".into()),
+        email: None,
+        through: Some("France Services Figeac".into()),
+    });
+    let html = render(Route::Booking { id: "b1".into() }, s.clone());
+    has_all(
+        &html,
+        &[
+            "Vous prenez Yvette R.",
+            "Réservé par le relais France Services Figeac",
+            "Joindre par le relais France Services Figeac : ",
+            "05 65 34 00 00",
+        ],
+    );
+    // Days before the trip, it cannot be said to have happened.
+    assert!(!html.contains("Le trajet a eu lieu"), "{html}");
+    has_all(
+        &render(Route::Bookings {}, s.clone()),
+        &[
+            "Vous prenez Yvette R.",
+            "Réservé par le relais France Services Figeac",
+        ],
+    );
+    // The relay's side: the driver takes the person.
+    let booking = s.bookings.get_mut("b1").unwrap();
+    booking.role = "passenger".into();
+    has_all(&render(Route::Bookings {}, s), &["Jean M. prend Yvette R."]);
 }
 
 #[tokio::test]
@@ -442,6 +508,7 @@ fn registering_a_person_explains_what_is_missing_in_french() {
         phone: None,
         commune_id: "".into(),
         reach_by: Some(lotocar_shared::relay::ReachBy::Sms),
+        share_phone: false,
         consent_given: false,
         consent_method: "oral".into(),
     };

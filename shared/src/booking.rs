@@ -124,6 +124,35 @@ impl BookingStatus {
             BookingStatus::Cancelled => "annulé",
         }
     }
+
+    /// The status as one side of the booking reads it: the side whose
+    /// answer is awaited reads « À vous de répondre », the other side who
+    /// it waits for (`other`: the other party's public name).
+    pub fn label_for(self, driver_side: bool, other: &str) -> String {
+        match self {
+            BookingStatus::WaitingDriverConfirmation | BookingStatus::WaitingConfirmation
+                if driver_side =>
+            {
+                "À vous de répondre".into()
+            }
+            BookingStatus::WaitingPassengerConfirmation if !driver_side => {
+                "À vous de répondre".into()
+            }
+            BookingStatus::WaitingDriverConfirmation
+            | BookingStatus::WaitingPassengerConfirmation => {
+                format!("en attente de la réponse de {other}")
+            }
+            _ => self.french().into(),
+        }
+    }
+}
+
+/// Whether a trip on `trip_date` can be said to have happened on `today`
+/// (both local dates of the trip's territory): from its day on. The one
+/// rule for « Le trajet a eu lieu », the app's button and the server's
+/// refusal.
+pub fn trip_day_reached(trip_date: chrono::NaiveDate, today: chrono::NaiveDate) -> bool {
+    today >= trip_date
 }
 
 #[cfg(test)]
@@ -170,6 +199,22 @@ mod tests {
             Err(TransitionError::Backward)
         );
         assert_eq!(Confirmed.transition(Cancelled), Ok(Cancelled));
+    }
+
+    #[test]
+    fn each_side_reads_whose_turn_it_is() {
+        assert_eq!(
+            WaitingDriverConfirmation.label_for(true, "Lucie M."),
+            "À vous de répondre"
+        );
+        assert_eq!(
+            WaitingDriverConfirmation.label_for(false, "Marie D."),
+            "en attente de la réponse de Marie D."
+        );
+        assert_eq!(Confirmed.label_for(true, "Lucie M."), "confirmé");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 8).unwrap();
+        assert!(!trip_day_reached(day, day.pred_opt().unwrap()));
+        assert!(trip_day_reached(day, day));
     }
 
     #[test]

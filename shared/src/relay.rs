@@ -67,6 +67,10 @@ pub struct Beneficiary {
     pub commune_id: String,
     pub commune_label: String,
     pub reach_by: ReachBy,
+    /// Whether she agrees that the driver of a confirmed trip sees her
+    /// phone (no answer is no: the driver is given her relay's line).
+    #[serde(default)]
+    pub share_phone: bool,
     pub consent: Consent,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -86,6 +90,10 @@ pub struct BeneficiaryInput {
     #[cfg_attr(feature = "openapi", schema(example = "commune:46176"))]
     pub commune_id: String,
     pub reach_by: Option<ReachBy>,
+    /// Whether she agrees that the driver of a confirmed trip sees her
+    /// phone (default no).
+    #[serde(default)]
+    pub share_phone: bool,
     /// Whether the person agreed to be registered (required).
     #[serde(default)]
     pub consent_given: bool,
@@ -105,6 +113,7 @@ pub struct BeneficiaryDraft {
     pub phone: Option<PhoneNumber>,
     pub insee: String,
     pub reach_by: ReachBy,
+    pub share_phone: bool,
     pub consent_method: String,
 }
 
@@ -129,6 +138,7 @@ impl BeneficiaryInput {
                 }
             },
         };
+        let phone_given = phone.is_some();
         let insee = self
             .commune_id
             .trim()
@@ -180,6 +190,7 @@ impl BeneficiaryInput {
                 phone,
                 insee,
                 reach_by,
+                share_phone: self.share_phone && phone_given,
                 consent_method: method,
             }),
             _ => Err(invalid),
@@ -196,6 +207,9 @@ pub struct BeneficiaryPatch {
     /// An empty string removes the phone.
     pub phone: Option<String>,
     pub reach_by: Option<ReachBy>,
+    /// Whether her driver may see her phone.
+    #[serde(default)]
+    pub share_phone: Option<bool>,
 }
 
 /// What became of a need.
@@ -301,6 +315,7 @@ mod tests {
             phone: Some("06 12 34 56 78".into()),
             commune_id: "commune:46176".into(),
             reach_by: None,
+            share_phone: false,
             consent_given: true,
             consent_method: "oral, par téléphone".into(),
         }
@@ -321,6 +336,7 @@ mod tests {
             phone: None,
             commune_id: "Livernon".into(),
             reach_by: Some(ReachBy::Sms),
+            share_phone: false,
             consent_given: false,
             consent_method: "".into(),
         };

@@ -322,7 +322,13 @@ pub async fn shared_contact(
     };
     let phone = phone.filter(|_| share_phone != 0);
     let email = email.filter(|_| share_email != 0);
-    Ok((phone.is_some() || email.is_some()).then_some(ContactDetails { phone, email }))
+    Ok(
+        (phone.is_some() || email.is_some()).then_some(ContactDetails {
+            phone,
+            email,
+            through: None,
+        }),
+    )
 }
 
 /// When the person was last seen and their profile last changed.

@@ -6,13 +6,14 @@
 use chrono::{Duration, NaiveDate};
 use lotocar_shared::BookingStatus;
 use lotocar_shared::api::{Booking, BookingInput, BookingPatch};
-use lotocar_shared::booking::TransitionError;
+use lotocar_shared::booking::{TransitionError, trip_day_reached};
 use lotocar_shared::schedule::OfferSchedule;
 use lotocar_shared::time::{Weekdays, french_date};
 
 use super::store::{self, NewBooking, Of, StoredBooking};
 use super::tell::{About, People};
 use super::{Bookings, CheckIn, CheckInInput, seats};
+use crate::auth::AuthUser;
 use crate::db::{Tx, now_ms};
 use crate::error::{Error, Result};
 use crate::idempotency::{Answer, Attempt, Creation};
@@ -40,14 +41,18 @@ impl Bookings {
     }
 
     /// Asks for a seat on an offer that can take the passenger (one of
-    /// the need's matches); the driver is told at once. Retried with the
-    /// same `creation` key, answers what it answered the first time.
+    /// the need's matches); the driver is told at once. A relay books for
+    /// a person she registered (the need posted for her): the person is the
+    /// passenger, the relay made the booking, and only while she is staff
+    /// of the person's territory. Retried with the same `creation` key,
+    /// answers what it answered the first time.
     pub async fn book(
         &self,
-        passenger_id: &str,
+        user: &AuthUser,
         input: &BookingInput,
         creation: &Creation,
     ) -> Result<Answer> {
+        let passenger_id = user.id.as_str();
         let stored_need = needs::get_owned(&self.db.pool, &input.request_id, passenger_id)
             .await?
             .ok_or_else(|| {
@@ -56,6 +61,19 @@ impl Bookings {
                     "Demande inconnue : choisissez une de vos demandes.",
                 )
             })?;
+        if let Some(person) = stored_need.on_behalf_of.as_deref() {
+            let Some(beneficiary) = crate::beneficiaries::load(&self.db.pool, person).await? else {
+                return Err(Error::conflict(
+                    "person_erased",
+                    "Cette personne n'est plus inscrite : elle ne peut plus réserver de place.",
+                ));
+            };
+            if !user.is_staff(&beneficiary.territory_id) {
+                return Err(Error::Forbidden(
+                    "Vous n'êtes plus relais sur le territoire de cette personne : demandez à la coordination de vous y remettre.".into(),
+                ));
+            }
+        }
         let stored_offer = crate::offers::get(&self.db.pool, &input.offer_id)
             .await?
             .ok_or_else(|| Error::not_found("Ce trajet n'existe plus."))?;
@@ -136,6 +154,8 @@ impl Bookings {
                 need_id: &need.id,
                 driver_id: &offer.driver_id,
                 passenger_id,
+                booked_by: passenger_id,
+                beneficiary_id: stored_need.on_behalf_of.as_deref(),
                 territory_id: stored_need
                     .territory_id
                     .as_deref()
@@ -200,10 +220,14 @@ impl Bookings {
             }
             BookingStatus::Cancelled => {}
             BookingStatus::CompletedPendingValidation => {
-                if booking.started_at(tz) > now_ms() {
+                let today = crate::db::now().with_timezone(&tz).date_naive();
+                if !trip_day_reached(booking.date, today) {
                     return Err(Error::conflict(
                         "trip_not_started",
-                        "Le trajet n'a pas encore eu lieu : vous pourrez le confirmer après.",
+                        format!(
+                            "Le trajet n'a pas encore eu lieu : vous pourrez l'indiquer à partir du jour du trajet, le {}.",
+                            french_date(booking.date)
+                        ),
                     ));
                 }
             }
@@ -344,7 +368,7 @@ impl Bookings {
     }
 
     /// A relay (or the passenger) says the trip of a need took place: its
-    /// confirmed one-off bookings whose trip has started move to
+    /// confirmed one-off bookings whose day has come move to
     /// "completed, waiting for the driver's validation", as when the
     /// passenger says it in the app.
     pub async fn complete_all_for_need(
@@ -360,7 +384,8 @@ impl Bookings {
                 .territories
                 .tz_of(booking.territory_id.as_deref())
                 .await?;
-            if booking.recurring || booking.started_at(tz) > now_ms() {
+            let today = crate::db::now().with_timezone(&tz).date_naive();
+            if booking.recurring || !trip_day_reached(booking.date, today) {
                 continue;
             }
             self.change(

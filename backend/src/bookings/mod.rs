@@ -18,12 +18,15 @@ use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
 use lotocar_shared::api::{
-    Booking, BookingInput, BookingPatch, ContactReveal, Problem, PublicPerson,
+    Booking, BookingGlance, BookingInput, BookingPatch, ContactDetails, ContactReveal, Need,
+    NeedProgress, Problem, PublicPerson,
 };
+use lotocar_shared::booking::trip_day_reached;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Auth, AuthUser, accounts, public_names};
+use crate::beneficiaries;
 use crate::db::{Db, Tx, from_ms};
 use crate::error::{ApiJson, ApiPath, ApiResult, Error, Result};
 use crate::idempotency::{Creation, IdempotencyKey};
@@ -78,7 +81,7 @@ async fn create_booking(
 ) -> ApiResult<Response> {
     let creation = Creation::new(&user.id, key, "/api/v1/bookings", &input);
     Ok(bookings
-        .book(&user.id, &input, &creation)
+        .book(&user, &input, &creation)
         .await?
         .into_response())
 }
@@ -256,9 +259,11 @@ impl Bookings {
         Ok(out)
     }
 
-    /// The booking as `viewer` sees it. With `reveal`, on a confirmed
-    /// booking, the other party's consented contact details, and an audit
-    /// row.
+    /// The booking as `viewer` sees it: who travels (the passenger, or
+    /// the person a relay booked for, by her public name), who booked for
+    /// her, the status in the viewer's words. With `reveal`, on a
+    /// confirmed booking, the other party's consented contact details, and
+    /// an audit row.
     pub async fn view(
         &self,
         tx: &mut Tx,
@@ -275,37 +280,42 @@ impl Bookings {
         let person = |id: &str| PublicPerson {
             display_name: names.get(id).cloned().unwrap_or_else(|| "Membre".into()),
         };
-        let other = booking.other(viewer).to_string();
+        let driver_side = viewer == booking.driver_id;
+        let (passenger, booked_by) = match booking.beneficiary_id.as_deref() {
+            Some(person_id) => (
+                PublicPerson {
+                    display_name: beneficiaries::public_name(&mut **tx, person_id)
+                        .await?
+                        .unwrap_or_else(|| "Personne désinscrite".into()),
+                },
+                Some(PublicPerson {
+                    display_name: accounts::display_name(&self.db, &booking.booked_by).await?,
+                }),
+            ),
+            None => (person(&booking.passenger_id), None),
+        };
+        let driver = person(&booking.driver_id);
         let contact = if reveal && booking.status == lotocar_shared::BookingStatus::Confirmed {
-            match accounts::shared_contact(tx, &other).await? {
-                Some(details) => {
-                    let fields: Vec<&str> = [
-                        details.phone.as_ref().map(|_| "phone"),
-                        details.email.as_ref().map(|_| "email"),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                    store::record_reveal(tx, &booking.id, viewer, &other, &fields).await?;
-                    Some(details)
-                }
-                None => None,
-            }
+            self.reveal(tx, booking, viewer).await?
         } else {
             None
         };
+        let other_name = if driver_side {
+            &passenger.display_name
+        } else {
+            &driver.display_name
+        };
+        let today = self
+            .territories
+            .today_in(booking.territory_id.as_deref())
+            .await?;
         Ok(Booking {
             id: booking.id.clone(),
             offer_id: booking.offer_id.clone(),
             request_id: booking.need_id.clone(),
             status: booking.status,
-            status_label: booking.status.french().to_string(),
-            role: if viewer == booking.driver_id {
-                "driver"
-            } else {
-                "passenger"
-            }
-            .to_string(),
+            status_label: booking.status.label_for(driver_side, other_name),
+            role: if driver_side { "driver" } else { "passenger" }.to_string(),
             recurring: booking.recurring,
             date: booking.date,
             dates,
@@ -315,12 +325,120 @@ impl Bookings {
             pickup: booking.pickup.clone(),
             dropoff: booking.dropoff.clone(),
             detour_minutes: (booking.detour_minutes * 10.0).round() / 10.0,
-            driver: person(&booking.driver_id),
-            passenger: person(&booking.passenger_id),
+            driver,
+            passenger,
+            booked_by,
+            on_behalf_of: booking.beneficiary_id.clone().filter(|_| !driver_side),
+            can_say_done: booking.status == lotocar_shared::BookingStatus::Confirmed
+                && trip_day_reached(booking.date, today),
             contact,
             reason: booking.reason.clone(),
             created_at: from_ms(booking.created_at),
             updated_at: from_ms(booking.updated_at),
+        })
+    }
+
+    /// The contact details `viewer` may be shown on a confirmed booking,
+    /// each showing recorded: the other party's consented phone or e-mail;
+    /// for the driver of a person a relay booked for, her phone if she
+    /// agreed, otherwise the line of the relay who acts for her, said as
+    /// such (acting for her, the relay is her contact).
+    async fn reveal(
+        &self,
+        tx: &mut Tx,
+        booking: &StoredBooking,
+        viewer: &str,
+    ) -> Result<Option<ContactDetails>> {
+        let (subject, details) = match booking.beneficiary_id.as_deref() {
+            Some(person) if viewer == booking.driver_id => {
+                match beneficiaries::shared_phone(tx, person).await? {
+                    Some(phone) => (
+                        person.to_string(),
+                        Some(ContactDetails {
+                            phone: Some(phone),
+                            email: None,
+                            through: None,
+                        }),
+                    ),
+                    None => {
+                        let relay = &booking.booked_by;
+                        let line = accounts::reach(&mut **tx, relay).await?;
+                        let name = accounts::display_name(&self.db, relay).await?;
+                        (
+                            relay.clone(),
+                            line.filter(|l| l.phone.is_some() || l.email.is_some())
+                                .map(|l| ContactDetails {
+                                    phone: l.phone,
+                                    email: l.email,
+                                    through: Some(name),
+                                }),
+                        )
+                    }
+                }
+            }
+            _ => {
+                let other = booking.other(viewer).to_string();
+                let details = accounts::shared_contact(tx, &other).await?;
+                (other, details)
+            }
+        };
+        if let Some(details) = &details {
+            let fields: Vec<&str> = [
+                details.phone.as_ref().map(|_| "phone"),
+                details.email.as_ref().map(|_| "email"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            store::record_reveal(tx, &booking.id, viewer, &subject, &fields).await?;
+        }
+        Ok(details)
+    }
+
+    /// Where a need stands, from its bookings: the one rule
+    /// ([`NeedProgress::derive`]) every view of a need reads.
+    pub async fn progress_of(&self, need: &crate::needs::StoredNeed) -> Result<NeedProgress> {
+        let bookings = store::of_need(&self.db.pool, &need.id).await?;
+        let drivers: Vec<String> = bookings.iter().map(|b| b.driver_id.clone()).collect();
+        let names = public_names(&self.db, &drivers).await?;
+        let glances: Vec<(String, &StoredBooking)> = bookings
+            .iter()
+            .map(|b| {
+                (
+                    names
+                        .get(&b.driver_id)
+                        .cloned()
+                        .unwrap_or_else(|| "Membre".into()),
+                    b,
+                )
+            })
+            .collect();
+        Ok(NeedProgress::derive(
+            need.status,
+            glances.iter().map(|(driver, b)| BookingGlance {
+                id: &b.id,
+                status: b.status,
+                driver,
+                date: b.date,
+                time: &b.pickup.time,
+                recurring: b.recurring,
+            }),
+        ))
+    }
+
+    /// A need as its owner sees it, with where it stands.
+    pub async fn need_view(&self, need: &crate::needs::StoredNeed) -> Result<Need> {
+        Ok(Need {
+            progress: Some(self.progress_of(need).await?),
+            ..need.to_api()
+        })
+    }
+
+    /// A need as the territory's staff see it, with where it stands.
+    pub async fn need_staff_view(&self, need: &crate::needs::StoredNeed) -> Result<Need> {
+        Ok(Need {
+            progress: Some(self.progress_of(need).await?),
+            ..need.to_staff_api()
         })
     }
 

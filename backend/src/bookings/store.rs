@@ -37,7 +37,13 @@ pub struct StoredBooking {
     pub offer_id: String,
     pub need_id: String,
     pub driver_id: String,
+    /// The account on the passenger's side, who is told and may act: the
+    /// passenger, or the relay who booked for a registered person.
     pub passenger_id: String,
+    /// Who made the booking (the passenger, or her relay).
+    pub booked_by: String,
+    /// The registered person who travels, when a relay booked for her.
+    pub beneficiary_id: Option<String>,
     pub territory_id: Option<String>,
     pub recurring: bool,
     pub weekdays: Option<Weekdays>,
@@ -66,6 +72,8 @@ struct Record {
     need_id: String,
     driver_id: String,
     passenger_id: String,
+    booked_by: String,
+    beneficiary_id: Option<String>,
     territory_id: Option<String>,
     recurring: i64,
     weekdays: Option<i64>,
@@ -85,7 +93,8 @@ struct Record {
     change_seq: i64,
 }
 
-pub const COLUMNS: &str = "id, offer_id, need_id, driver_id, passenger_id, territory_id, recurring,
+pub const COLUMNS: &str = "id, offer_id, need_id, driver_id, passenger_id,
+    COALESCE(booked_by, passenger_id) AS booked_by, beneficiary_id, territory_id, recurring,
     weekdays, first_date, leg, need_leg, seats, status, pickup, dropoff, detour_minutes, reason,
     completed_by, completed_at, created_at, updated_at, change_seq";
 
@@ -107,6 +116,8 @@ impl TryFrom<Record> for StoredBooking {
             need_id: r.need_id,
             driver_id: r.driver_id,
             passenger_id: r.passenger_id,
+            booked_by: r.booked_by,
+            beneficiary_id: r.beneficiary_id,
             territory_id: r.territory_id,
             seats: r.seats,
             detour_minutes: r.detour_minutes,
@@ -247,6 +258,21 @@ pub async fn live_of(tx: &mut Tx, of: Of<'_>) -> Result<Vec<StoredBooking>> {
     )
 }
 
+/// Every booking of a need, oldest first.
+pub async fn of_need<'e, E>(executor: E, need_id: &str) -> Result<Vec<StoredBooking>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    decode(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM bookings WHERE need_id = $1 ORDER BY created_at"
+        )))
+        .bind(need_id)
+        .fetch_all(executor)
+        .await?,
+    )
+}
+
 /// A need's bookings in `status`.
 pub async fn of_need_in(
     tx: &mut Tx,
@@ -350,6 +376,8 @@ pub struct NewBooking<'a> {
     pub need_id: &'a str,
     pub driver_id: &'a str,
     pub passenger_id: &'a str,
+    pub booked_by: &'a str,
+    pub beneficiary_id: Option<&'a str>,
     pub territory_id: Option<&'a str>,
     pub weekdays: Option<Weekdays>,
     pub dates: &'a [NaiveDate],
@@ -373,8 +401,8 @@ pub async fn insert(tx: &mut Tx, new: NewBooking<'_>) -> Result<StoredBooking> {
     sqlx::query(
         "INSERT INTO bookings (id, offer_id, need_id, driver_id, passenger_id, territory_id, recurring, weekdays,
                                first_date, leg, need_leg, seats, status, pickup, dropoff, detour_minutes, status_by,
-                               created_at, updated_at, change_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $5, $17, $17, $18)",
+                               created_at, updated_at, change_seq, booked_by, beneficiary_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $19, $17, $17, $18, $19, $20)",
     )
     .bind(&id)
     .bind(new.offer_id)
@@ -394,6 +422,8 @@ pub async fn insert(tx: &mut Tx, new: NewBooking<'_>) -> Result<StoredBooking> {
     .bind(new.detour_minutes)
     .bind(now)
     .bind(change_seq)
+    .bind(new.booked_by)
+    .bind(new.beneficiary_id)
     .execute(&mut **tx)
     .await
     .map_err(|err| {

@@ -202,10 +202,20 @@ async fn board(
     .await?;
     let mut entries = Vec::with_capacity(listed.len());
     for need in listed.into_iter().take(200) {
-        let mut found = trips.matches_of(&need).await?;
+        let request = trips.bookings.need_staff_view(&need).await?;
+        // A need whose place is confirmed (or closed) needs nobody else.
+        let seeks = request
+            .progress
+            .as_ref()
+            .is_some_and(|p| p.state.seeks_driver());
+        let mut found = if seeks {
+            trips.matches_of(&need).await?
+        } else {
+            Vec::new()
+        };
         found.truncate(3);
         entries.push(BoardEntry {
-            request: need.to_staff_api(),
+            request,
             candidates: found,
         });
     }
@@ -230,8 +240,22 @@ async fn propose(
         .require_coordinator(&trips.territories, &territory_id)
         .await?;
     let need = needs::get(&trips.db.pool, &input.request_id).await?;
-    if need.as_ref().and_then(|n| n.territory_id.as_deref()) != Some(territory_id.as_str()) {
+    let Some(need) = need.filter(|n| n.territory_id.as_deref() == Some(territory_id.as_str()))
+    else {
         return Err(Error::field("request_id", "Demande inconnue sur ce territoire.").into());
+    };
+    if !trips
+        .bookings
+        .progress_of(&need)
+        .await?
+        .state
+        .seeks_driver()
+    {
+        return Err(Error::conflict(
+            "request_served",
+            "Cette demande a déjà une place confirmée, ou elle est close : il n'y a plus de conducteur à lui proposer.",
+        )
+        .into());
     }
     let found = candidates(&trips, &input.request_id, 50).await?;
     let Some(m) = found.iter().find(|m| {
@@ -269,6 +293,7 @@ async fn propose(
                 None => territory.timezone,
             },
             for_person: None,
+            person_text: None,
         },
     )
     .await?;

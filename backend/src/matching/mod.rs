@@ -327,6 +327,7 @@ impl Matching {
                     dedupe_key: Some(format!("new_driver:{}:{}", need.id, offer.id)),
                     tz: need.tz,
                     for_person: None,
+                    person_text: None,
                 },
             )
             .await?;

@@ -177,12 +177,14 @@ impl DeliveryChannel for SmsChannel {
         Box::pin(async move {
             // Her number may have been removed meanwhile (she was erased):
             // read it again.
-            let to_phone: Option<String> = match &delivery.to_phone {
+            let (to_phone, person_text): (Option<String>, Option<String>) = match &delivery.to_phone
+            {
                 Some(_) => {
-                    let Some(row) = sqlx::query("SELECT to_phone FROM deliveries WHERE id = $1")
-                        .bind(&delivery.id)
-                        .fetch_optional(&self.db.pool)
-                        .await?
+                    let Some(row) =
+                        sqlx::query("SELECT to_phone, person_text FROM deliveries WHERE id = $1")
+                            .bind(&delivery.id)
+                            .fetch_optional(&self.db.pool)
+                            .await?
                     else {
                         // Dropped meanwhile: nothing to send.
                         return Ok(Sent::Skipped);
@@ -191,9 +193,9 @@ impl DeliveryChannel for SmsChannel {
                     if phone.is_none() {
                         return Ok(Sent::Skipped);
                     }
-                    phone
+                    (phone, row.try_get("person_text")?)
                 }
-                None => None,
+                None => (None, None),
             };
             let phone = match to_phone {
                 Some(phone) => Some(phone),
@@ -204,17 +206,19 @@ impl DeliveryChannel for SmsChannel {
             let Some(phone) = phone else {
                 return Ok(Sent::Skipped);
             };
-            self.sms
-                .send(
-                    &phone,
-                    &format!(
-                        "{} : {} {}",
-                        self.brand,
-                        lotocar_shared::text::sentence(&message.body),
-                        message.link
-                    ),
-                )
-                .await?;
+            // A person a relay acts for reads her own text, without the
+            // link (it opens the relay's account). Every text ends its
+            // sentence.
+            let text = match person_text {
+                Some(text) => format!("{} : {}", self.brand, lotocar_shared::text::sentence(&text)),
+                None => format!(
+                    "{} : {} {}",
+                    self.brand,
+                    lotocar_shared::text::sentence(&message.body),
+                    message.link
+                ),
+            };
+            self.sms.send(&phone, &text).await?;
             Ok(Sent::Sent)
         })
     }

@@ -127,6 +127,9 @@ pub struct Notice {
     pub tz: Tz,
     /// The person the recipient (a relay) acts for, if any.
     pub for_person: Option<ForPerson>,
+    /// What that person herself is told (her SMS: "vous", without the
+    /// link to the relay's app), when `body` is the relay's text about her.
+    pub person_text: Option<String>,
 }
 
 /// Writes the notification and its deliveries in `tx`. Channels: Web Push
@@ -170,9 +173,10 @@ pub async fn post(tx: &mut Tx, notice: Notice) -> Result<Option<String>, sqlx::E
     }
     let start = notice.deliver_after.max(now);
     for (channel, to_phone) in channels_for(tx, &notice).await? {
+        let person_text = to_phone.as_ref().and(notice.person_text.clone());
         sqlx::query(
-            "INSERT INTO deliveries (id, notification_id, user_id, channel, status, attempts, next_attempt_at, created_at, to_phone)
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7)",
+            "INSERT INTO deliveries (id, notification_id, user_id, channel, status, attempts, next_attempt_at, created_at, to_phone, person_text)
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $8)",
         )
         .bind(new_id())
         .bind(&id)
@@ -181,6 +185,7 @@ pub async fn post(tx: &mut Tx, notice: Notice) -> Result<Option<String>, sqlx::E
         .bind(start)
         .bind(now)
         .bind(to_phone)
+        .bind(person_text)
         .execute(&mut **tx)
         .await?;
     }
@@ -246,19 +251,29 @@ pub async fn drop_pending_texts_to(tx: &mut Tx, beneficiary_id: &str) -> Result<
     Ok(())
 }
 
-/// Erasing a registered person: pending texts to her go, and her number
-/// is removed from the texts already sent.
+/// Erasing a registered person: pending texts to her go, her number and
+/// the texts already sent to her are removed, and her relay's
+/// notifications about her no longer name her.
 pub async fn erase_person(tx: &mut Tx, beneficiary_id: &str) -> Result<(), sqlx::Error> {
     drop_pending_texts_to(tx, beneficiary_id).await?;
     sqlx::query(
-        "UPDATE deliveries SET to_phone = NULL WHERE to_phone IS NOT NULL
+        "UPDATE deliveries SET to_phone = NULL, person_text = NULL
+          WHERE (to_phone IS NOT NULL OR person_text IS NOT NULL)
            AND notification_id IN (SELECT id FROM notifications WHERE on_behalf_of = $1)",
     )
     .bind(beneficiary_id)
     .execute(&mut **tx)
     .await?;
+    sqlx::query("UPDATE notifications SET body = $2 WHERE on_behalf_of = $1")
+        .bind(beneficiary_id)
+        .bind(ERASED_PERSON)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
+
+/// What remains of a notification about a person who was erased.
+const ERASED_PERSON: &str = "Message au sujet d'une personne désinscrite : effacé.";
 
 /// Erasing an account: its notifications, their deliveries and its push
 /// subscriptions go.
@@ -341,7 +356,7 @@ pub async fn export_of(
 ) -> Result<(Vec<serde_json::Value>, Vec<serde_json::Value>), sqlx::Error> {
     let ms = |v: Option<i64>| v.map(from_ms);
     let notifications = sqlx::query(
-        "SELECT n.id, n.kind, n.title, n.body, n.created_at, n.read_at,
+        "SELECT n.id, n.kind, n.title, n.body, n.on_behalf_of, n.created_at, n.read_at,
                 (SELECT COUNT(*) FROM deliveries d WHERE d.notification_id = n.id) AS deliveries
          FROM notifications n WHERE n.user_id = $1 ORDER BY n.created_at",
     )
@@ -350,11 +365,20 @@ pub async fn export_of(
     .await?
     .iter()
     .map(|r| {
+        // A relay's notice about a person she helps names that person:
+        // her data, not the relay's.
+        let about_person = r.try_get::<Option<String>, _>("on_behalf_of")?.is_some();
+        let body = if about_person {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::String(r.try_get::<String, _>("body")?)
+        };
         Ok(serde_json::json!({
             "id": r.try_get::<String, _>("id")?,
             "kind": r.try_get::<String, _>("kind")?,
             "title": r.try_get::<String, _>("title")?,
-            "body": r.try_get::<String, _>("body")?,
+            "body": body,
+            "about_a_person_i_help": about_person,
             "created_at": ms(r.try_get("created_at")?),
             "read_at": ms(r.try_get("read_at")?),
             "deliveries": r.try_get::<i64, _>("deliveries")?,

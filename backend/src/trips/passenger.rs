@@ -115,8 +115,12 @@ impl Trips {
             )
             .await?;
         }
+        // A new need has no booking yet.
         let created = NeedCreated {
-            request: need.to_api(),
+            request: Need {
+                progress: Some(lotocar_shared::api::NeedProgress::derive(need.status, [])),
+                ..need.to_api()
+            },
             matches,
         };
         creation.commit(&self.db, tx, &created).await
@@ -153,7 +157,7 @@ impl Trips {
         )
         .await?;
         tx.commit().await?;
-        Ok(updated.to_api())
+        self.bookings.need_view(&updated).await
     }
 
     /// Cancels one of my needs: it stays in my list, cancelled, and the
@@ -288,7 +292,11 @@ pub(super) async fn list_requests(
     user: AuthUser,
 ) -> ApiResult<Json<Vec<Need>>> {
     let needs = needs::of_owner(&trips.db, &user.id).await?;
-    Ok(Json(needs.iter().map(StoredNeed::to_api).collect()))
+    let mut shown = Vec::with_capacity(needs.len());
+    for need in &needs {
+        shown.push(trips.bookings.need_view(need).await?);
+    }
+    Ok(Json(shown))
 }
 
 /// One of my needs.
@@ -304,7 +312,7 @@ pub(super) async fn get_request(
     let need = needs::get_owned(&trips.db.pool, &id, &user.id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(need.to_api()))
+    Ok(Json(trips.bookings.need_view(&need).await?))
 }
 
 /// Changes the times, seats or purpose of an open need.

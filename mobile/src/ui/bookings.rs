@@ -4,7 +4,7 @@ use dioxus::prelude::*;
 use lotocar_shared::BookingStatus;
 use lotocar_shared::api::{BookingPatch, Leg};
 
-use super::pieces::Back;
+use super::pieces::{Back, national_phone};
 use super::{AppHandle, Route};
 use crate::store::Action;
 
@@ -19,9 +19,10 @@ pub fn Bookings() -> Element {
         if bookings.is_empty() { p { class: "muted", "Aucune réservation pour l'instant." } }
         for b in bookings {
             div { class: "card booking", key: "{b.id}",
-                p { strong {
-                    if b.role == "driver" { "Vous prenez {b.passenger.display_name}" } else { "{b.driver.display_name} vous prend" }
-                } }
+                p { strong { "{b.headline()}" } }
+                if let (true, Some(relay)) = (b.is_driver(), &b.booked_by) {
+                    p { class: "muted", "Réservé par le relais {relay.display_name}" }
+                }
                 p { "{lotocar_shared::time::french_date(b.date)} à {b.pickup.time_spoken()}, {b.pickup.place.label}" }
                 p { span { class: "status {b.status.code()}", "{b.status_label}" } }
                 button { class: "small", onclick: { let id = b.id.clone(); move |_| app.go(Route::Booking { id: id.clone() }) }, "Ouvrir" }
@@ -75,12 +76,17 @@ pub fn BookingScreen(id: String) -> Element {
             });
         }
     };
-    let driver = b.role == "driver";
-    let other = if driver {
-        b.passenger.display_name.clone()
-    } else {
-        b.driver.display_name.clone()
-    };
+    let driver = b.is_driver();
+    // « Le trajet a eu lieu » from the day of the trip: the server's word,
+    // or this device's clock for a copy read offline.
+    let day_reached = b.can_say_done
+        || (b.status == BookingStatus::Confirmed
+            && lotocar_shared::booking::trip_day_reached(
+                b.date,
+                chrono::Utc::now()
+                    .with_timezone(b.pickup.at.offset())
+                    .date_naive(),
+            ));
     let waiting = matches!(
         b.status,
         BookingStatus::WaitingDriverConfirmation | BookingStatus::WaitingConfirmation
@@ -88,7 +94,10 @@ pub fn BookingScreen(id: String) -> Element {
     let live = !b.status.is_final() && b.status != BookingStatus::CompletedPendingValidation;
     rsx! {
         Back { to: Route::Bookings {} }
-        h1 { if driver { "Vous prenez {other}" } else { "{other} vous prend" } }
+        h1 { "{b.headline()}" }
+        if let Some(relay) = &b.booked_by {
+            if driver { p { "Réservé par le relais {relay.display_name}" } } else { p { class: "muted", "Réservation faite pour {b.passenger.display_name}" } }
+        }
         p { span { id: "booking-status", class: "status {b.status.code()}", "{b.status_label}" } }
         p { "Prise en charge : {lotocar_shared::time::french_date(b.date)} à {b.pickup.time_spoken()}, {b.pickup.place.label}" }
         p { "Arrivée : {b.dropoff.time_spoken()}, {b.dropoff.place.label}" }
@@ -96,13 +105,24 @@ pub fn BookingScreen(id: String) -> Element {
         if let Some(reason) = &b.reason { p { class: "muted", "Motif : {reason}" } }
         if let Some(contact) = &b.contact {
             div { class: "card highlight",
-                p { if driver { "Pour joindre le passager :" } else { "Pour joindre le conducteur :" } }
-                if let Some(phone) = &contact.phone {
+                if let Some(relay) = &contact.through {
                     p { class: "contact",
-                        a { id: "contact-phone", href: "tel:{phone}", "{national(phone)}" }
+                        "Joindre par le relais {relay} : "
+                        if let Some(phone) = &contact.phone {
+                            a { id: "contact-phone", href: "tel:{phone}", "{national_phone(phone)}" }
+                        } else if let Some(email) = &contact.email {
+                            a { href: "mailto:{email}", "{email}" }
+                        }
                     }
+                } else {
+                    p { if driver { "Pour joindre le passager :" } else { "Pour joindre le conducteur :" } }
+                    if let Some(phone) = &contact.phone {
+                        p { class: "contact",
+                            a { id: "contact-phone", href: "tel:{phone}", "{national_phone(phone)}" }
+                        }
+                    }
+                    if let Some(email) = &contact.email { p { class: "contact", "{email}" } }
                 }
-                if let Some(email) = &contact.email { p { class: "contact", "{email}" } }
             }
         }
         if driver && waiting {
@@ -113,7 +133,7 @@ pub fn BookingScreen(id: String) -> Element {
                 "Je suis au rendez-vous"
             }
         }
-        if b.status == BookingStatus::Confirmed {
+        if b.status == BookingStatus::Confirmed && day_reached {
             button { class: "secondary", onclick: change(BookingStatus::CompletedPendingValidation, "Merci ! L'autre personne va confirmer."), "Le trajet a eu lieu" }
         }
         if b.status == BookingStatus::CompletedPendingValidation {
@@ -156,11 +176,4 @@ async fn check_in(app: AppHandle, id: String) {
         Ok(()) => app.say("C'est noté : vous êtes au rendez-vous."),
         Err(err) => app.warn(err.message()),
     }
-}
-
-/// "06 12 34 56 78" for a French number.
-fn national(phone: &str) -> String {
-    lotocar_shared::PhoneNumber::parse(phone)
-        .map(|p| p.national())
-        .unwrap_or_else(|_| phone.to_string())
 }

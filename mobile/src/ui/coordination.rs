@@ -10,6 +10,7 @@ use lotocar_shared::people::Role;
 use lotocar_shared::validation::FieldError;
 
 use super::pieces::{Back, ConfirmButton, FieldMessage, Loading, PlacePicker, chosen, territory};
+use super::riding::progress_of;
 use super::{AppHandle, Route};
 
 #[component]
@@ -64,22 +65,25 @@ pub fn Board() -> Element {
                     div { class: "card board", key: "{entry.request.id}",
                         p { strong { "{entry.request.summary}" } }
                         if let Some(name) = &entry.request.beneficiary_name { p { "Pour {name} (relais)" } }
-                        if entry.candidates.is_empty() { p { class: "muted", "Aucun conducteur sur ce trajet." } }
-                        for m in entry.candidates.clone() {
-                            div { class: "candidate",
-                                p { "{m.driver.display_name} — détour {m.detour_class.label()}" }
-                                p { class: "explanation", "{m.explanation}" }
-                                button { class: "small",
-                                    onclick: { let m = m.clone(); move |_| {
-                                        let input = ProposalInput { request_id: m.request_id.clone(), offer_id: m.offer_id.clone(), date: m.date };
-                                        spawn(async move {
-                                            match app.api().await.propose(&territory(&app), &input).await {
-                                                Ok(()) => app.say("Proposition envoyée au conducteur."),
-                                                Err(err) => app.warn(err.message()),
-                                            }
-                                        });
-                                    } },
-                                    "Proposer au conducteur"
+                        p { class: "status", "{progress_of(&entry.request).label}" }
+                        if progress_of(&entry.request).state.seeks_driver() {
+                            if entry.candidates.is_empty() { p { class: "muted", "Aucun conducteur sur ce trajet." } }
+                            for m in entry.candidates.clone() {
+                                div { class: "candidate",
+                                    p { "{m.driver.display_name} — détour {m.detour_class.label()}" }
+                                    p { class: "explanation", "{m.explanation}" }
+                                    button { class: "small",
+                                        onclick: { let m = m.clone(); move |_| {
+                                            let input = ProposalInput { request_id: m.request_id.clone(), offer_id: m.offer_id.clone(), date: m.date };
+                                            spawn(async move {
+                                                match app.api().await.propose(&territory(&app), &input).await {
+                                                    Ok(()) => app.say("Proposition envoyée au conducteur."),
+                                                    Err(err) => app.warn(err.message()),
+                                                }
+                                            });
+                                        } },
+                                        "Proposer au conducteur"
+                                    }
                                 }
                             }
                         }

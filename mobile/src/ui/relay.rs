@@ -13,7 +13,7 @@ use super::forms::TZ;
 use super::pieces::{
     Back, FieldMessage, Loading, PlacePicker, chosen, national_phone, staff_territory, territory,
 };
-use super::riding::need_status;
+use super::riding::progress_of;
 use super::{AppHandle, Route};
 
 /// The people registered on the territory, and what to do for them.
@@ -58,6 +58,7 @@ pub fn NewBeneficiary() -> Element {
     let mut phone = use_signal(String::new);
     let mut commune = use_signal(|| None::<Place>);
     let mut by_sms = use_signal(|| false);
+    let mut share_phone = use_signal(|| false);
     let mut consent = use_signal(|| false);
     let mut method = use_signal(|| "oral, au guichet".to_string());
     let mut errors = use_signal(Vec::<FieldError>::new);
@@ -75,6 +76,7 @@ pub fn NewBeneficiary() -> Element {
             } else {
                 ReachBy::RelayCall
             }),
+            share_phone: share_phone(),
             consent_given: consent(),
             consent_method: method.read().clone(),
         };
@@ -128,6 +130,10 @@ pub fn NewBeneficiary() -> Element {
         }
         FieldMessage { errors: errors(), field: "reach_by" }
         label { class: "check",
+            input { id: "person-share-phone", r#type: "checkbox", checked: share_phone(), onchange: move |e| share_phone.set(e.checked()) }
+            "Elle accepte que son conducteur voie son numéro (sinon, il appellera le relais)"
+        }
+        label { class: "check",
             input { id: "person-consent", r#type: "checkbox", checked: consent(), onchange: move |e| consent.set(e.checked()) }
             "La personne est d'accord pour être inscrite"
         }
@@ -169,7 +175,12 @@ pub fn BeneficiaryScreen(id: String) -> Element {
             Some(Ok((Some(person), needs))) => rsx! {
                 h1 { "{person.display_name}" }
                 p { "{person.commune_label} · prévenir : {person.reach_by.label()}" }
-                if let Some(phone) = &person.phone { p { "Téléphone : {national_phone(phone)}" } }
+                if let Some(phone) = &person.phone {
+                    p { "Téléphone : {national_phone(phone)}" }
+                    p { class: "muted",
+                        if person.share_phone { "Son conducteur voit ce numéro." } else { "Son conducteur ne voit pas ce numéro : il appelle le relais." }
+                    }
+                }
                 p { class: "muted", "Accord donné le {french_date_with_year(person.consent.at.with_timezone(&TZ).date_naive())} ({person.consent.method}), noté par {person.consent.recorded_by_name}." }
                 button { id: "request-for", onclick: { let id = person_id.clone(); move |_| app.go(Route::NewRequestFor { id: id.clone() }) }, "Demander un trajet pour cette personne" }
                 h2 { "Ses demandes" }
@@ -177,11 +188,11 @@ pub fn BeneficiaryScreen(id: String) -> Element {
                 for need in needs.clone() {
                     div { class: "card need", key: "{need.id}",
                         p { strong { "{need.summary}" } }
-                        p { class: "status", "{need_status(need.status)}" }
+                        p { class: "status", "{progress_of(&need).label}" }
                         if let Some(o) = &need.outcome {
                             p { class: "outcome", "Suite : {o.label}" if let Some(r) = &o.reason { " — {r}" } }
                         }
-                        if need.status.is_active() {
+                        if progress_of(&need).state.seeks_driver() {
                             button { class: "small", onclick: { let id = need.id.clone(); move |_| app.go(Route::RequestMatches { id: id.clone() }) }, "Voir les conducteurs" }
                         }
                         button { class: "small secondary", onclick: { let id = need.id.clone(); move |_| app.go(Route::RecordOutcome { id: id.clone() }) }, "Indiquer ce qui s'est passé" }

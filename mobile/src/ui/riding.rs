@@ -2,8 +2,8 @@
 //! drivers who could take it.
 
 use dioxus::prelude::*;
-use lotocar_shared::api::{BookingInput, Match};
-use lotocar_shared::need::{NeedStatus, Purpose};
+use lotocar_shared::api::{BookingGlance, BookingInput, Match, Need, NeedProgress};
+use lotocar_shared::need::Purpose;
 use lotocar_shared::validation::FieldError;
 
 use super::forms::{NeedForm, error_for, settle_place};
@@ -15,31 +15,48 @@ use super::{AppHandle, Route};
 use crate::store::Action;
 use crate::sync::Outcome;
 
-pub(crate) fn need_status(status: NeedStatus) -> &'static str {
-    match status {
-        NeedStatus::Open => "en attente d'un conducteur",
-        NeedStatus::Booked => "place réservée",
-        NeedStatus::Done => "trajet effectué",
-        NeedStatus::Unserved => "aucun conducteur trouvé",
-        NeedStatus::Cancelled => "annulée",
-    }
+/// Where a need stands, as the server said (staff screens), or else
+/// derived by the same rule from nothing but its status.
+pub(crate) fn progress_of(need: &Need) -> NeedProgress {
+    need.progress
+        .clone()
+        .unwrap_or_else(|| NeedProgress::derive(need.status, []))
 }
 
 #[component]
 pub fn Ride() -> Element {
     let app = use_context::<AppHandle>();
-    let mut requests: Vec<_> = app.store.read().requests.values().cloned().collect();
+    let store = app.store.read();
+    let mut requests: Vec<_> = store.requests.values().cloned().collect();
     requests.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    // Where each need stands, from the bookings this device holds: the
+    // same rule as the server's.
+    let progress: Vec<NeedProgress> = requests
+        .iter()
+        .map(|r| {
+            NeedProgress::derive(
+                r.status,
+                store
+                    .bookings
+                    .values()
+                    .filter(|b| b.request_id == r.id)
+                    .map(BookingGlance::from),
+            )
+        })
+        .collect();
+    drop(store);
     rsx! {
         Back { to: Route::Home {} }
         h1 { "Je cherche un trajet" }
         button { id: "new-request", onclick: move |_| app.go(Route::NewRequest {}), "Demander un trajet" }
-        for request in requests {
-            div { class: "card", key: "{request.id}",
+        for (request, progress) in requests.into_iter().zip(progress) {
+            div { class: "card need", key: "{request.id}",
                 p { strong { "{request.summary}" } }
-                p { class: "status", "{need_status(request.status)}" }
-                if request.status.is_active() {
+                p { class: "status", "{progress.label}" }
+                if progress.state.seeks_driver() {
                     button { class: "small", onclick: { let id = request.id.clone(); move |_| app.go(Route::RequestMatches { id: id.clone() }) }, "Voir les conducteurs" }
+                }
+                if request.status.is_active() {
                     button { class: "small danger",
                         onclick: { let id = request.id.clone(); move |_| {
                             let id = id.clone();

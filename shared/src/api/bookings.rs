@@ -75,6 +75,11 @@ pub struct BookingDate {
 pub struct ContactDetails {
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// When these are the details of the relay who acts for the passenger
+    /// (she did not agree to show her own): the relay's name, to say
+    /// « Joindre par le relais … ».
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub through: Option<String>,
 }
 
 /// One showing of my contact details to someone.
@@ -111,7 +116,20 @@ pub struct Booking {
     pub dropoff: MatchStop,
     pub detour_minutes: f64,
     pub driver: PublicPerson,
+    /// Who travels: the passenger herself, or the person a relay
+    /// registered and booked for (first name and initial).
     pub passenger: PublicPerson,
+    /// Who made the booking when it is not the passenger herself: the
+    /// relay who acts for her (the office's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booked_by: Option<PublicPerson>,
+    /// The registered person it is for, for the relay's side only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    /// Whether « Le trajet a eu lieu » may be said now: confirmed, and the
+    /// day of the trip has come (in its territory).
+    #[serde(default)]
+    pub can_say_done: bool,
     /// The other party's phone or e-mail: only on a confirmed booking, and
     /// only what they agreed to share.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,4 +137,27 @@ pub struct Booking {
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Booking {
+    /// Whether the caller drives.
+    pub fn is_driver(&self) -> bool {
+        self.role == "driver"
+    }
+
+    /// Who the caller's card is about, in a sentence: « Vous prenez
+    /// Yvette R. », « Marie D. prend Yvette R. » (a relay's booking for a
+    /// person), « Marie D. vous prend ».
+    pub fn headline(&self) -> String {
+        if self.is_driver() {
+            format!("Vous prenez {}", self.passenger.display_name)
+        } else if self.booked_by.is_some() {
+            format!(
+                "{} prend {}",
+                self.driver.display_name, self.passenger.display_name
+            )
+        } else {
+            format!("{} vous prend", self.driver.display_name)
+        }
+    }
 }
