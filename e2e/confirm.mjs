@@ -1,14 +1,51 @@
-// What cannot be undone is asked first, with its consequence: a driver
-// deleting a trip on which a passenger has a confirmed seat.
-// Usage: node confirm.mjs <base-url> <screenshot-dir> <driver contact> <passenger shown name>
+// What cannot be undone is asked first, with its consequence: a passenger
+// cancelling her confirmed seat or her need (and keeping them), then the
+// driver deleting the trip.
+// Usage: node confirm.mjs <base-url> <screenshot-dir> <driver contact> <passenger shown name> <passenger contact> <driver shown name>
 import { launch, newPage, shooter, signIn, timeout } from "./lib.mjs";
 
-const [base, shots, contact, passenger] = process.argv.slice(2);
+const [base, shots, contact, passenger, passengerContact, driver] = process.argv.slice(2);
 const browser = await launch(shots);
 const shot = shooter(shots, "confirm-");
 const fail = (message) => { throw new Error(message); };
 
+// Taps `label` in `where`, checks what is asked, and keeps everything.
+async function askedThenKept(page, where, label, question, consequence, name) {
+  await where.locator("button", { hasText: label }).click();
+  const dialog = where.locator("[role=alertdialog]");
+  await dialog.waitFor({ timeout });
+  const asked = (await dialog.textContent()).replace(/\s+/g, " ");
+  if (!asked.includes(question)) fail(`the question is « ${asked} »`);
+  if (!asked.includes(consequence)) fail(`the consequence is « ${asked} », not « ${consequence} »`);
+  await shot(page, name);
+  await dialog.locator("button", { hasText: "Non, garder" }).click();
+  await dialog.waitFor({ state: "detached", timeout });
+}
+
 try {
+  // The passenger: her booking, then her need; she keeps both.
+  const rider = await newPage(browser, { viewport: { width: 360, height: 740 } });
+  await signIn(base, rider, passengerContact);
+  await rider.click("#go-bookings");
+  const card = rider.locator(".card.booking").first();
+  await card.waitFor({ timeout });
+  await card.locator("button", { hasText: "Ouvrir" }).click();
+  await rider.waitForSelector("#booking-status", { timeout });
+  await askedThenKept(rider, rider.locator("main"), "Annuler la réservation", "Annuler cette réservation ?",
+    `Nous préviendrons ${driver} que la place n'est plus prise`, "booking-asked");
+  await rider.waitForTimeout(500);
+  const status = (await rider.textContent("#booking-status")).trim();
+  if (!/confirm/i.test(status)) fail(`after « Non », the booking is « ${status} »`);
+  await rider.locator("button.back").click();
+  await rider.locator("button.back").click();
+  await rider.click("#go-ride");
+  const need = rider.locator(".card.need").first();
+  await need.waitFor({ timeout });
+  await askedThenKept(rider, need, "Annuler la demande", "Annuler cette demande ?",
+    `Nous préviendrons ${driver} : votre place sera annulée.`, "need-asked");
+  await rider.waitForTimeout(500);
+  if (!(await need.locator("button", { hasText: "Annuler la demande" }).isVisible())) fail("the need went away after « Non »");
+
   const page = await newPage(browser, { viewport: { width: 360, height: 740 } });
   await signIn(base, page, contact);
   await page.click("#go-drive");

@@ -291,7 +291,7 @@ async fn forms_find_places_as_typed_send_with_enter_and_show_mistakes_at_their_f
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn deleting_a_trip_with_a_passenger_is_asked_first_naming_her() {
+async fn cancelling_or_deleting_is_asked_first_naming_who_will_be_told() {
     if !browser_ready() {
         return;
     }
@@ -306,7 +306,14 @@ async fn deleting_a_trip_with_a_passenger_is_asked_first_naming_her() {
     let shots = workspace().join("target/e2e");
     node(
         "confirm.mjs",
-        &[&server.base, shots.to_str().unwrap(), DRIVER, "Léa R."],
+        &[
+            &server.base,
+            shots.to_str().unwrap(),
+            DRIVER,
+            "Léa R.",
+            "+33622220000",
+            "Marie D.",
+        ],
         "confirm ok",
     );
     // Deleted once « Oui » was tapped: her seat is cancelled.

@@ -4,7 +4,7 @@ use dioxus::prelude::*;
 use lotocar_shared::BookingStatus;
 use lotocar_shared::api::{BookingPatch, Leg};
 
-use super::pieces::{Back, national_phone};
+use super::pieces::{Back, ConfirmButton, national_phone};
 use super::{AppHandle, Route};
 use crate::store::Action;
 
@@ -57,23 +57,26 @@ pub fn BookingScreen(id: String) -> Element {
         .unwrap_or_default();
     let _ = me;
     let booking_id = b.id.clone();
-    let change = move |status: BookingStatus, done: &'static str| {
-        let id = booking_id.clone();
-        move |_| {
-            let id = id.clone();
-            let patch = BookingPatch {
-                status,
-                reason: Some(reason.read().clone()).filter(|r| !r.trim().is_empty()),
-            };
-            spawn(async move {
-                app.perform(
-                    Action::PatchBooking { id, patch },
-                    "Changer une réservation",
-                    done,
-                )
-                .await;
-                booking.restart();
-            });
+    let send = move |id: String, status: BookingStatus, done: &'static str| {
+        let patch = BookingPatch {
+            status,
+            reason: Some(reason.read().clone()).filter(|r| !r.trim().is_empty()),
+        };
+        spawn(async move {
+            app.perform(
+                Action::PatchBooking { id, patch },
+                "Changer une réservation",
+                done,
+            )
+            .await;
+            booking.restart();
+        });
+    };
+    let change = {
+        let booking_id = booking_id.clone();
+        move |status: BookingStatus, done: &'static str| {
+            let id = booking_id.clone();
+            move |_: MouseEvent| send(id.clone(), status, done)
         }
     };
     let driver = b.is_driver();
@@ -142,11 +145,33 @@ pub fn BookingScreen(id: String) -> Element {
         if live {
             label { r#for: "reason", "Motif (facultatif)" }
             input { id: "reason", r#type: "text", value: "{reason}", oninput: move |e| reason.set(e.value()) }
-            button { class: "danger", onclick: change(BookingStatus::Cancelled, "Réservation annulée : l'autre personne est prévenue."),
-                if driver && waiting { "Refuser" } else { "Annuler" }
+            ConfirmButton {
+                label: if driver && waiting { "Refuser" } else { "Annuler la réservation" },
+                question: if driver && waiting { "Refuser cette demande ?" } else { "Annuler cette réservation ?" },
+                consequence: cancel_consequence(&b, driver && waiting),
+                yes: if driver && waiting { "Oui, refuser" } else { "Oui, annuler la réservation" },
+                onconfirm: {
+                    let id = booking_id.clone();
+                    move |_| send(id.clone(), BookingStatus::Cancelled, "Réservation annulée : l'autre personne est prévenue.")
+                },
             }
         }
         if !matches!(b.need_leg, Leg::Outbound) { p { class: "muted", "Trajet retour." } }
+    }
+}
+
+/// What cancelling (or refusing) the booking `b` does to the other side.
+fn cancel_consequence(b: &lotocar_shared::api::Booking, refusing: bool) -> String {
+    let passenger = &b.passenger.display_name;
+    if refusing {
+        format!("Nous préviendrons {passenger}, qui pourra réserver avec un autre conducteur.")
+    } else if b.is_driver() {
+        format!("Nous préviendrons {passenger} : sa réservation sera annulée.")
+    } else {
+        format!(
+            "Nous préviendrons {} que la place n'est plus prise ; elle sera libérée pour quelqu'un d'autre.",
+            b.driver.display_name
+        )
     }
 }
 

@@ -2,14 +2,14 @@
 //! drivers who could take it.
 
 use dioxus::prelude::*;
-use lotocar_shared::api::{BookingGlance, BookingInput, Match, Need, NeedProgress};
+use lotocar_shared::api::{BookingGlance, BookingInput, Match, Need, NeedProgress, NeedState};
 use lotocar_shared::need::Purpose;
 use lotocar_shared::validation::FieldError;
 
 use super::forms::{NeedForm, error_for, settle_place};
 use super::pieces::{
-    Back, Days, FieldMessage, PlacePicker, TO_CORRECT, chosen, focus_first_fault, invalid,
-    message_id,
+    Back, ConfirmButton, Days, FieldMessage, PlacePicker, TO_CORRECT, chosen, focus_first_fault,
+    invalid, message_id,
 };
 use super::{AppHandle, Route};
 use crate::store::Action;
@@ -57,16 +57,34 @@ pub fn Ride() -> Element {
                     button { class: "small", onclick: { let id = request.id.clone(); move |_| app.go(Route::RequestMatches { id: id.clone() }) }, "Voir les conducteurs" }
                 }
                 if request.status.is_active() {
-                    button { class: "small danger",
-                        onclick: { let id = request.id.clone(); move |_| {
+                    ConfirmButton {
+                        label: "Annuler la demande",
+                        question: "Annuler cette demande ?",
+                        consequence: need_cancel_consequence(&progress),
+                        yes: "Oui, annuler la demande",
+                        onconfirm: { let id = request.id.clone(); move |_| {
                             let id = id.clone();
                             spawn(async move { app.perform(Action::CancelRequest { id }, "Annuler une demande", "Demande annulée.").await; });
                         } },
-                        "Annuler la demande"
                     }
                 }
             }
         }
+    }
+}
+
+/// What cancelling a need does: the driver asked, or holding a place, is
+/// told.
+fn need_cancel_consequence(progress: &NeedProgress) -> String {
+    let driver = progress.driver.as_ref().map(|d| d.display_name.as_str());
+    match (progress.state, driver) {
+        (NeedState::Confirmed, Some(driver)) => format!(
+            "Nous préviendrons {driver} : votre place sera annulée. Aucun conducteur ne vous sera plus proposé."
+        ),
+        (NeedState::Asked, Some(driver)) => format!(
+            "Nous préviendrons {driver} que vous n'avez plus besoin de la place. Aucun conducteur ne vous sera plus proposé."
+        ),
+        _ => "Aucun conducteur ne vous sera plus proposé pour ce trajet.".to_string(),
     }
 }
 
