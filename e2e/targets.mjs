@@ -2,12 +2,13 @@
 // passenger and a driver, at 360 px wide (then on a desktop), every button, link and field is
 // at least 48 × 48 CSS px, no text is smaller than 16 px, and axe-core
 // finds nothing critical or serious.
-// Usage: node targets.mjs <base-url> <screenshot-dir> <passenger contact> <booking id>
-//        node targets.mjs <base-url> <screenshot-dir> <staff contact> coordinator|relay
+// Usage: node targets.mjs <base-url> <screenshot-dir> <passenger contact> <booking id> <need id> <trip id>
+//        node targets.mjs <base-url> <screenshot-dir> <relay contact> relay <need id>
+//        node targets.mjs <base-url> <screenshot-dir> <coordinator contact> coordinator
 import { AxeBuilder } from "@axe-core/playwright";
 import { launch, newPage, shooter, signIn, timeout } from "./lib.mjs";
 
-const [base, shots, contact, booking] = process.argv.slice(2);
+const [base, shots, contact, booking, ...ids] = process.argv.slice(2);
 const browser = await launch(shots);
 const mode = booking === "coordinator" || booking === "relay" ? booking : "person";
 const shot = shooter(shots, `targets-${mode}-`);
@@ -56,8 +57,8 @@ async function tooSmall(page) {
 }
 
 const problems = [];
-async function check(page, screen, prepare) {
-  await page.goto(base + screen);
+async function check(page, screen, prepare, stay = false) {
+  if (!stay) await page.goto(base + screen);
   await page.waitForSelector("#main h1", { timeout });
   if (prepare) await prepare(page);
   await page.waitForTimeout(300);
@@ -119,16 +120,34 @@ async function relay(page) {
   await person.locator("button", { hasText: "Ouvrir" }).click();
   await page.waitForSelector("#request-for", { timeout });
   await check(page, new URL(page.url()).pathname);
+  // A need for the person, and what became of one.
+  await page.click("#request-for");
+  await page.waitForSelector("#need-from", { timeout });
+  await check(page, new URL(page.url()).pathname, null, true);
+  await check(page, `/relais/besoins/${ids[0]}/suite`);
 }
 
 try {
   // On a cheap phone, then on a desktop screen.
   for (const viewport of [{ width: 360, height: 740 }, { width: 1280, height: 900 }]) {
     const page = await newPage(browser, { viewport });
+    const before = problems.length;
+    // Signed out, and (someone new) asked her name.
+    await check(page, "/connexion", async (p) => p.waitForSelector("#contact", { timeout }));
+    if (mode === "person") {
+      const newcomer = await newPage(browser, { viewport });
+      await newcomer.goto(base + "/");
+      await newcomer.fill("#contact", viewport.width < 500 ? "06 55 44 33 21" : "06 55 44 33 22");
+      await newcomer.click("#ask-code");
+      await newcomer.waitForFunction(() => document.querySelector("#code")?.value?.length === 6, null, { timeout });
+      await newcomer.click("#sign-in");
+      await newcomer.waitForSelector("#welcome-name", { timeout });
+      await check(newcomer, "/bienvenue", null, true);
+      await newcomer.context().close();
+    }
     await signIn(base, page, contact);
     // The cookie is set once signed in: screens open by their address.
     await page.waitForTimeout(500);
-    const before = problems.length;
     if (mode === "coordinator") await coordinator(page);
     else if (mode === "relay") await relay(page);
     else await person(page);
@@ -151,8 +170,10 @@ async function person(page) {
     await p.fill("#need-to", "Fig");
     await p.waitForSelector(".suggestions button", { timeout });
   });
+  await check(page, `/besoins/${ids[0]}`);
   await check(page, "/conduire");
   await check(page, "/conduire/nouveau");
+  await check(page, `/trajets/${ids[1]}`);
   await check(page, "/reservations");
   await check(page, `/reservations/${booking}`, async (p) => {
     await p.waitForSelector("#contact-phone", { timeout });

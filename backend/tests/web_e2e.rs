@@ -357,10 +357,24 @@ async fn small_targets_small_text_and_axe_violations_are_none_on_phone_and_deskt
     let id = id_of(&booking.body).to_string();
     let driver = server.sign_in("+33600000001").await;
     confirm(&server, &driver, &id).await;
+    // She also drives, now and then.
+    let trip = post_offer(
+        &server,
+        &passenger,
+        &weekly_offer(FIGEAC, CAHORS, "12:15", &date_in(1)),
+    )
+    .await;
     let shots = workspace().join("target/e2e");
     node(
         "targets.mjs",
-        &[&server.base, shots.to_str().unwrap(), PASSENGER, &id],
+        &[
+            &server.base,
+            shots.to_str().unwrap(),
+            PASSENGER,
+            &id,
+            id_of(&need),
+            &trip,
+        ],
         "targets ok",
     );
 }
@@ -421,7 +435,7 @@ async fn staff_screens_are_readable_accessible_and_in_french() {
     let shots = shots.to_str().unwrap();
     node(
         "targets.mjs",
-        &[&server.base, shots, RELAY, "relay"],
+        &[&server.base, shots, RELAY, "relay", id_of(&need)],
         "targets ok",
     );
     node(
