@@ -4,9 +4,11 @@
 // Usage: node confirm.mjs <base-url> <screenshot-dir> <driver contact> <passenger shown name> <passenger contact> <driver shown name>
 import { launch, newPage, shooter, signIn, timeout } from "./lib.mjs";
 
-const [base, shots, contact, passenger, passengerContact, driver] = process.argv.slice(2);
+const [base, shots, contact, passenger, passengerContact, driver, width = "360"] = process.argv.slice(2);
+// A phone (360 px wide) or a desktop screen.
+const viewport = Number(width) < 600 ? { width: Number(width), height: 740 } : { width: Number(width), height: 900 };
 const browser = await launch(shots);
-const shot = shooter(shots, "confirm-");
+const shot = shooter(shots, `confirm-${width}-`);
 const fail = (message) => { throw new Error(message); };
 
 // Taps `label` in `where`, checks what is asked, and keeps everything.
@@ -24,7 +26,7 @@ async function askedThenKept(page, where, label, question, consequence, name) {
 
 try {
   // The passenger: her booking, then her need; she keeps both.
-  const rider = await newPage(browser, { viewport: { width: 360, height: 740 } });
+  const rider = await newPage(browser, { viewport });
   await signIn(base, rider, passengerContact);
   await rider.click("#go-bookings");
   const card = rider.locator(".card.booking").first();
@@ -46,7 +48,7 @@ try {
   await rider.waitForTimeout(500);
   if (!(await need.locator("button", { hasText: "Annuler la demande" }).isVisible())) fail("the need went away after « Non »");
 
-  const page = await newPage(browser, { viewport: { width: 360, height: 740 } });
+  const page = await newPage(browser, { viewport });
   await signIn(base, page, contact);
   await page.click("#go-drive");
   const trip = page.locator(".card", { hasText: "Cahors → Figeac" });

@@ -5,14 +5,16 @@
 // Usage: node forms.mjs <base-url> <screenshot-dir>
 import { launch, newPage, pickPlace, shooter, signIn, timeout } from "./lib.mjs";
 
-const [base, shots] = process.argv.slice(2);
+const [base, shots, width = "360"] = process.argv.slice(2);
+// A phone (360 px wide) or a desktop screen.
+const viewport = Number(width) < 600 ? { width: Number(width), height: 740 } : { width: Number(width), height: 900 };
 const browser = await launch(shots);
-const shot = shooter(shots, "forms-");
+const shot = shooter(shots, `forms-${width}-`);
 
 const fail = (message) => { throw new Error(message); };
 
 try {
-  const page = await newPage(browser, { viewport: { width: 360, height: 640 } });
+  const page = await newPage(browser, { viewport });
   // A first sign-in asks the name the others will see, before anything.
   await page.goto(base + "/");
   await page.fill("#contact", "06 98 76 54 32");

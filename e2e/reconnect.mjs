@@ -7,9 +7,11 @@
 import { createInterface } from "node:readline";
 import { launch, newPage, pickPlace, shooter, signIn, timeout } from "./lib.mjs";
 
-const [base, shots] = process.argv.slice(2);
+const [base, shots, width = "360"] = process.argv.slice(2);
+// A phone (360 px wide) or a desktop screen.
+const viewport = Number(width) < 600 ? { width: Number(width), height: 740 } : { width: Number(width), height: 900 };
 const browser = await launch(shots);
-const shot = shooter(shots, "reconnect-");
+const shot = shooter(shots, `reconnect-${width}-`);
 const answers = createInterface({ input: process.stdin });
 const ask = (what) => new Promise((resolve) => {
   answers.once("line", resolve);
@@ -17,7 +19,7 @@ const ask = (what) => new Promise((resolve) => {
 });
 
 try {
-  const page = await newPage(browser, { viewport: { width: 360, height: 740 } });
+  const page = await newPage(browser, { viewport });
   await signIn(base, page, "06 12 34 56 78");
   await page.click("#go-ride");
   await page.click("#new-request");

@@ -281,13 +281,16 @@ async fn forms_find_places_as_typed_send_with_enter_and_show_mistakes_at_their_f
     if !browser_ready() {
         return;
     }
-    let server = demo_server(Backend::Sqlite).await;
-    let shots = workspace().join("target/e2e");
-    node(
-        "forms.mjs",
-        &[&server.base, shots.to_str().unwrap()],
-        "forms ok",
-    );
+    // On a phone, then on a desktop screen.
+    for width in ["360", "1280"] {
+        let server = demo_server(Backend::Sqlite).await;
+        let shots = workspace().join("target/e2e");
+        node(
+            "forms.mjs",
+            &[&server.base, shots.to_str().unwrap(), width],
+            "forms ok",
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -295,32 +298,36 @@ async fn cancelling_or_deleting_is_asked_first_naming_who_will_be_told() {
     if !browser_ready() {
         return;
     }
-    let server = demo_server(Backend::Sqlite).await;
-    const DRIVER: &str = "+33611112222";
-    let ride = commuting_driver(&server, DRIVER, false).await;
-    let passenger = server.sign_in_as("+33622220000", "Léa Roux").await;
-    let tuesday = next_weekday(1, 2);
-    let booking = post_need_and_book(&server, &passenger, &ride.offer_id, &tuesday).await;
-    let id = id_of(&booking).to_string();
-    confirm(&server, &ride.driver, &id).await;
-    let shots = workspace().join("target/e2e");
-    node(
-        "confirm.mjs",
-        &[
-            &server.base,
-            shots.to_str().unwrap(),
-            DRIVER,
-            "Léa R.",
-            "+33622220000",
-            "Marie D.",
-        ],
-        "confirm ok",
-    );
-    // Deleted once « Oui » was tapped: her seat is cancelled.
-    let after = server
-        .get(&format!("/api/v1/bookings/{id}"), Some(&passenger))
-        .await;
-    assert_eq!(after.body["status"], "CANCELLED", "{}", after.body);
+    // On a phone, then on a desktop screen.
+    for width in ["360", "1280"] {
+        let server = demo_server(Backend::Sqlite).await;
+        const DRIVER: &str = "+33611112222";
+        let ride = commuting_driver(&server, DRIVER, false).await;
+        let passenger = server.sign_in_as("+33622220000", "Léa Roux").await;
+        let tuesday = next_weekday(1, 2);
+        let booking = post_need_and_book(&server, &passenger, &ride.offer_id, &tuesday).await;
+        let id = id_of(&booking).to_string();
+        confirm(&server, &ride.driver, &id).await;
+        let shots = workspace().join("target/e2e");
+        node(
+            "confirm.mjs",
+            &[
+                &server.base,
+                shots.to_str().unwrap(),
+                DRIVER,
+                "Léa R.",
+                "+33622220000",
+                "Marie D.",
+                width,
+            ],
+            "confirm ok",
+        );
+        // Deleted once « Oui » was tapped: her seat is cancelled.
+        let after = server
+            .get(&format!("/api/v1/bookings/{id}"), Some(&passenger))
+            .await;
+        assert_eq!(after.body["status"], "CANCELLED", "{}", after.body);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -456,39 +463,42 @@ async fn a_dropped_connection_comes_back_on_the_same_screen_with_the_form_as_it_
     if !browser_ready() {
         return;
     }
-    let mut server = demo_server(Backend::Sqlite).await;
-    let shots = workspace().join("target/e2e");
-    let mut child = Command::new("node")
-        .arg(workspace().join("e2e/reconnect.mjs"))
-        .args([&server.base, shots.to_str().unwrap()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("node runs");
-    let mut answer = child.stdin.take().unwrap();
-    let mut said = Vec::new();
-    // The flow asks for the server to go away and come back (a restart on
-    // the same address, as a deployed one), while its page stays open.
-    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        match line.as_str() {
-            "stop-server" => {
-                server.stop();
-                writeln!(answer, "stopped").unwrap();
+    // On a phone, then on a desktop screen.
+    for width in ["360", "1280"] {
+        let mut server = demo_server(Backend::Sqlite).await;
+        let shots = workspace().join("target/e2e");
+        let mut child = Command::new("node")
+            .arg(workspace().join("e2e/reconnect.mjs"))
+            .args([&server.base, shots.to_str().unwrap(), width])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node runs");
+        let mut answer = child.stdin.take().unwrap();
+        let mut said = Vec::new();
+        // The flow asks for the server to go away and come back (a restart on
+        // the same address, as a deployed one), while its page stays open.
+        for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            match line.as_str() {
+                "stop-server" => {
+                    server.stop();
+                    writeln!(answer, "stopped").unwrap();
+                }
+                "start-server" => {
+                    server.restart_in_place().await;
+                    writeln!(answer, "started").unwrap();
+                }
+                _ => {}
             }
-            "start-server" => {
-                server.restart_in_place().await;
-                writeln!(answer, "started").unwrap();
-            }
-            _ => {}
+            said.push(line);
         }
-        said.push(line);
+        let status = child.wait().unwrap();
+        let said = said.join("\n");
+        assert!(
+            status.success(),
+            "browser flow reconnect.mjs failed:\n{said}"
+        );
+        assert!(said.contains("reconnect ok"), "{said}");
     }
-    let status = child.wait().unwrap();
-    let said = said.join("\n");
-    assert!(
-        status.success(),
-        "browser flow reconnect.mjs failed:\n{said}"
-    );
-    assert!(said.contains("reconnect ok"), "{said}");
 }
