@@ -53,6 +53,55 @@ fn node(script: &str, args: &[&str], expect: &str) {
     assert!(stdout.contains(expect), "{stdout}");
 }
 
+/// Runs `script` twice: its `first` phase, then, after a restart that moves
+/// the server's clock `hours` ahead (the day of the trip), its `second`.
+async fn around_the_trip_day(
+    server: &mut Server,
+    script: &str,
+    date: &str,
+    [first, second]: [&str; 2],
+    hours: i64,
+) {
+    let shots = workspace().join("target/e2e");
+    let shots = shots.to_str().unwrap();
+    let name = script.trim_end_matches(".mjs");
+    node(
+        script,
+        &[&server.base, shots, date, first],
+        &format!("{name} {first} ok"),
+    );
+    server
+        .options
+        .env
+        .push(("LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(), hours.to_string()));
+    server.restart().await;
+    node(
+        script,
+        &[&server.base, shots, date, second],
+        &format!("{name} {second} ok"),
+    );
+}
+
+/// A seat for `need` on Marie's demo commute, booked by `token`; its id.
+async fn book_with_marie(server: &Server, token: &str, need: &Value) -> String {
+    let marie = need["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["driver"]["display_name"] == "Marie D.")
+        .unwrap_or_else(|| panic!("no match with Marie: {need}"));
+    let booking = server
+        .post(
+            "/api/v1/bookings",
+            Some(token),
+            &json!({ "request_id": id_of(need), "offer_id": marie["offer_id"],
+                     "date": marie["date"], "need_leg": marie["need_leg"] }),
+        )
+        .await;
+    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
+    id_of(&booking.body).to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_relay_books_for_a_person_without_a_smartphone_and_the_coordinator_sees_it() {
     if !browser_ready() {
@@ -66,25 +115,17 @@ async fn a_relay_books_for_a_person_without_a_smartphone_and_the_coordinator_see
         },
     )
     .await;
-    let shots = workspace().join("target/e2e");
-    let shots = shots.to_str().unwrap();
     let tuesday = next_weekday(1, 2);
-    node(
-        "relay.mjs",
-        &[&server.base, shots, &tuesday, "book"],
-        "relay book ok",
-    );
     // The day of the trip, at noon.
-    server.options.env.push((
-        "LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(),
-        hours_until_noon(&tuesday).to_string(),
-    ));
-    server.restart().await;
-    node(
+    let hours = hours_until_noon(&tuesday);
+    around_the_trip_day(
+        &mut server,
         "relay.mjs",
-        &[&server.base, shots, &tuesday, "record"],
-        "relay record ok",
-    );
+        &tuesday,
+        ["book", "record"],
+        hours,
+    )
+    .await;
     assert!(
         workspace()
             .join("target/e2e/relay-record-04-map.png")
@@ -108,25 +149,10 @@ async fn everyone_sees_the_person_a_relay_books_for_and_statuses_agree() {
         },
     )
     .await;
-    let shots = workspace().join("target/e2e");
-    let shots = shots.to_str().unwrap();
     let tuesday = next_weekday(1, 2);
-    node(
-        "people.mjs",
-        &[&server.base, shots, &tuesday, "book"],
-        "people book ok",
-    );
     // The day of the trip, early in the morning (before the pick-up).
-    server.options.env.push((
-        "LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(),
-        hours_until(&tuesday, 6, 0).to_string(),
-    ));
-    server.restart().await;
-    node(
-        "people.mjs",
-        &[&server.base, shots, &tuesday, "day"],
-        "people day ok",
-    );
+    let hours = hours_until(&tuesday, 6, 0);
+    around_the_trip_day(&mut server, "people.mjs", &tuesday, ["book", "day"], hours).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -346,22 +372,8 @@ async fn small_targets_small_text_and_axe_violations_are_none_on_phone_and_deskt
         &livernon_to_figeac(&next_weekday(1, 2)),
     )
     .await;
-    let marie = need["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["driver"]["display_name"] == "Marie D.")
-        .unwrap_or_else(|| panic!("no match with Marie: {need}"));
-    let booking = server
-        .post(
-            "/api/v1/bookings",
-            Some(&passenger),
-            &json!({ "request_id": id_of(&need), "offer_id": marie["offer_id"],
-                     "date": marie["date"], "need_leg": marie["need_leg"] }),
-        )
-        .await;
-    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
-    let id = id_of(&booking.body).to_string();
+    let booking = book_with_marie(&server, &passenger, &need).await;
+    let id = booking;
     let driver = server.sign_in("+33600000001").await;
     confirm(&server, &driver, &id).await;
     // She also drives, now and then.
@@ -406,23 +418,9 @@ async fn staff_screens_are_readable_accessible_and_in_french() {
     )
     .await;
     let need = post_need(&server, &relay, &need_for(&yvette, &next_weekday(1, 2))).await;
-    let marie = need["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["driver"]["display_name"] == "Marie D.")
-        .unwrap_or_else(|| panic!("no match with Marie: {need}"));
-    let booking = server
-        .post(
-            "/api/v1/bookings",
-            Some(&relay),
-            &json!({ "request_id": id_of(&need), "offer_id": marie["offer_id"],
-                     "date": marie["date"], "need_leg": marie["need_leg"] }),
-        )
-        .await;
-    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.body);
+    let booking = book_with_marie(&server, &relay, &need).await;
     let driver = server.sign_in("+33600000001").await;
-    confirm(&server, &driver, id_of(&booking.body)).await;
+    confirm(&server, &driver, &booking).await;
     // And Cajarc → Figeac found no driver: a corridor of unmet demand.
     let nobody = post_need(&server, &relay, &{
         let mut body = need_arriving(CAJARC, FIGEAC, &next_weekday(3, 2), "10:00");

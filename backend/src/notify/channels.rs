@@ -30,6 +30,8 @@ pub struct Delivery {
     pub attempts: i64,
     /// For a text to the person a relay acts for: her phone.
     pub to_phone: Option<String>,
+    /// Until when this instance holds it (epoch ms).
+    pub lease_until: i64,
 }
 
 /// What is said, as the channel sends it.

@@ -119,8 +119,37 @@ async fn claim(
             user_id: r.user_id,
             attempts: r.attempts,
             to_phone: r.to_phone,
+            lease_until: lease,
         })
         .collect())
+}
+
+/// Whether this instance still holds `d` long enough to send it: a
+/// delivery that waited in its batch past half its lease (a slow machine,
+/// a slow push service) takes the lease again first; one another instance
+/// took meanwhile is left to it, so that each is sent once.
+async fn still_mine(dispatcher: &Dispatcher, owner: &str, d: &Delivery) -> bool {
+    let lease_ms = i64::from(dispatcher.settings.lease_seconds) * 1000;
+    let now = now_ms();
+    if now + lease_ms / 2 < d.lease_until {
+        return true;
+    }
+    match sqlx::query(
+        "UPDATE deliveries SET lease_until = $3
+         WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+    )
+    .bind(&d.id)
+    .bind(owner)
+    .bind(now + lease_ms)
+    .execute(&dispatcher.db.writer)
+    .await
+    {
+        Ok(done) => done.rows_affected() == 1,
+        Err(err) => {
+            tracing::warn!(error = %err, delivery = %d.id, "cannot renew a lease");
+            false
+        }
+    }
 }
 
 /// What became of one attempt.
@@ -134,6 +163,9 @@ enum Attempt {
 }
 
 async fn handle(dispatcher: &Dispatcher, owner: &str, d: Delivery) {
+    if !still_mine(dispatcher, owner, &d).await {
+        return;
+    }
     let outcome = match deliver(dispatcher, &d).await {
         Ok(outcome) => outcome,
         Err(err) => Attempt::Failed(format!("{err:#}")),
