@@ -4,9 +4,9 @@ use dioxus::prelude::*;
 use lotocar_shared::BookingStatus;
 use lotocar_shared::validation::FieldError;
 
-use super::forms::{OfferForm, error_for, settle_place};
+use super::forms::OfferForm;
 use super::pieces::{
-    Back, ConfirmButton, Days, FieldMessage, PlacePicker, TO_CORRECT, chosen, focus_first_fault,
+    Back, ConfirmButton, Days, EndsPicker, FieldMessage, TO_CORRECT, focus_first_fault,
     french_list, invalid, message_id,
 };
 use super::{AppHandle, Route};
@@ -94,10 +94,8 @@ pub fn NewOffer() -> Element {
         spawn(async move {
             let mut f = form.read().clone();
             let api = app.api().await;
-            settle_place(&api, &mut f.origin, &f.origin_text).await;
-            settle_place(&api, &mut f.destination, &f.destination_text).await;
-            if (&f.origin, &f.destination) != (&form.peek().origin, &form.peek().destination) {
-                form.set(f.clone());
+            if f.ends.settle(&api).await {
+                form.write().ends = f.ends.clone();
             }
             let input = match f.to_input() {
                 Ok(input) => input,
@@ -136,14 +134,8 @@ pub fn NewOffer() -> Element {
         Back { to: Route::Drive {} }
         h1 { "Proposer un trajet" }
         form { novalidate: true, onsubmit: submit,
-            PlacePicker { label: "Je pars de", id: "offer-from", selected: f.origin.clone(),
-                onselect: move |p| form.write().origin = chosen(p),
-                ontext: move |t| form.write().origin_text = t,
-                error: error_for(&e, "origin").map(str::to_string) }
-            PlacePicker { label: "Je vais à", id: "offer-to", selected: f.destination.clone(),
-                onselect: move |p| form.write().destination = chosen(p),
-                ontext: move |t| form.write().destination_text = t,
-                error: error_for(&e, "destination").map(str::to_string) }
+            EndsPicker { prefix: "offer", ends: f.ends.clone(), errors: e.clone(),
+                onedit: move |edit| form.write().ends.apply(edit) }
             fieldset {
                 legend { "Quand ?" }
                 label { class: "check",

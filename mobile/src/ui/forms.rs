@@ -143,14 +143,63 @@ fn weekdays(days: &[bool; 7], invalid: &mut Invalid) -> Option<Weekdays> {
     set
 }
 
-/// "Je conduis": a trip.
+/// A change to [`Ends`]: a place chosen (or none), or text typed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OfferForm {
+pub enum EndsEdit {
+    Origin(Option<Place>),
+    OriginText(String),
+    Destination(Option<Place>),
+    DestinationText(String),
+}
+
+/// The two places of a trip or a need: chosen from the suggestions, or
+/// only typed so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ends {
     pub origin: Option<Place>,
     pub destination: Option<Place>,
     /// What is typed in the place fields (see [`settle_place`]).
     pub origin_text: String,
     pub destination_text: String,
+}
+
+impl Ends {
+    /// Settles both places typed in full but not chosen yet; whether one
+    /// was.
+    pub async fn settle(&mut self, api: &crate::api::Api) -> bool {
+        let before = (self.origin.clone(), self.destination.clone());
+        settle_place(api, &mut self.origin, &self.origin_text).await;
+        settle_place(api, &mut self.destination, &self.destination_text).await;
+        before != (self.origin.clone(), self.destination.clone())
+    }
+
+    pub fn apply(&mut self, edit: EndsEdit) {
+        match edit {
+            EndsEdit::Origin(place) => self.origin = place,
+            EndsEdit::OriginText(text) => self.origin_text = text,
+            EndsEdit::Destination(place) => self.destination = place,
+            EndsEdit::DestinationText(text) => self.destination_text = text,
+        }
+    }
+
+    /// Both places for the API, with a message for each one missing.
+    fn to_input(&self, invalid: &mut Invalid) -> (PlaceInput, PlaceInput) {
+        (
+            place(&self.origin, &self.origin_text, "origin", invalid),
+            place(
+                &self.destination,
+                &self.destination_text,
+                "destination",
+                invalid,
+            ),
+        )
+    }
+}
+
+/// "Je conduis": a trip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferForm {
+    pub ends: Ends,
     pub regular: bool,
     pub days: [bool; 7],
     pub departure: String,
@@ -163,10 +212,7 @@ pub struct OfferForm {
 impl Default for OfferForm {
     fn default() -> Self {
         OfferForm {
-            origin: None,
-            destination: None,
-            origin_text: String::new(),
-            destination_text: String::new(),
+            ends: Ends::default(),
             regular: true,
             days: [true, true, true, true, true, false, false],
             departure: "07:30".into(),
@@ -181,13 +227,7 @@ impl Default for OfferForm {
 impl OfferForm {
     pub fn to_input(&self) -> Result<OfferInput, Vec<FieldError>> {
         let mut invalid = Invalid::new();
-        let origin = place(&self.origin, &self.origin_text, "origin", &mut invalid);
-        let destination = place(
-            &self.destination,
-            &self.destination_text,
-            "destination",
-            &mut invalid,
-        );
+        let (origin, destination) = self.ends.to_input(&mut invalid);
         let date = date(&self.date, "schedule.from", &mut invalid);
         let departure = time(&self.departure, "schedule.departure_time", &mut invalid);
         let back = optional_time(&self.back, "schedule.return_time", &mut invalid);
@@ -241,11 +281,7 @@ impl OfferForm {
 /// "Je cherche un trajet": a need.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NeedForm {
-    pub origin: Option<Place>,
-    pub destination: Option<Place>,
-    /// What is typed in the place fields (see [`settle_place`]).
-    pub origin_text: String,
-    pub destination_text: String,
+    pub ends: Ends,
     pub regular: bool,
     pub date: String,
     pub days: [bool; 7],
@@ -260,10 +296,7 @@ pub struct NeedForm {
 impl Default for NeedForm {
     fn default() -> Self {
         NeedForm {
-            origin: None,
-            destination: None,
-            origin_text: String::new(),
-            destination_text: String::new(),
+            ends: Ends::default(),
             regular: false,
             date: (today() + chrono::Duration::days(1)).to_string(),
             days: [true, true, true, true, true, false, false],
@@ -279,13 +312,7 @@ impl Default for NeedForm {
 impl NeedForm {
     pub fn to_input(&self) -> Result<NeedInput, Vec<FieldError>> {
         let mut invalid = Invalid::new();
-        let origin = place(&self.origin, &self.origin_text, "origin", &mut invalid);
-        let destination = place(
-            &self.destination,
-            &self.destination_text,
-            "destination",
-            &mut invalid,
-        );
+        let (origin, destination) = self.ends.to_input(&mut invalid);
         let field = if self.arrive {
             "schedule.arrive_by"
         } else {
@@ -396,11 +423,14 @@ mod tests {
     #[test]
     fn a_complete_need_form_makes_the_api_body() {
         let form = NeedForm {
-            origin: Some(Place {
-                id: "commune:46176".into(),
-                ..figeac()
-            }),
-            destination: Some(figeac()),
+            ends: Ends {
+                origin: Some(Place {
+                    id: "commune:46176".into(),
+                    ..figeac()
+                }),
+                destination: Some(figeac()),
+                ..Ends::default()
+            },
             date: "2030-12-08".into(),
             time: "9h30".into(),
             back: "14:00".into(),
@@ -448,13 +478,16 @@ mod tests {
     #[test]
     fn a_one_off_trip_is_sent_as_an_instant_with_its_offset() {
         let form = OfferForm {
-            origin: Some(figeac()),
-            destination: Some(Place {
-                id: "commune:46042".into(),
-                lat: 44.44,
-                lon: 1.44,
-                ..figeac()
-            }),
+            ends: Ends {
+                origin: Some(figeac()),
+                destination: Some(Place {
+                    id: "commune:46042".into(),
+                    lat: 44.44,
+                    lon: 1.44,
+                    ..figeac()
+                }),
+                ..Ends::default()
+            },
             regular: false,
             date: "2030-07-01".into(),
             departure: "08:15".into(),

@@ -10,7 +10,7 @@ use lotocar_shared::validation::FieldError;
 
 use lotocar_shared::text::search_key;
 
-use super::forms::{error_for, named_exactly, place_query};
+use super::forms::{Ends, EndsEdit, error_for, named_exactly, place_query};
 use super::{AppHandle, Route};
 
 #[component]
@@ -168,6 +168,28 @@ pub fn PlacePicker(
                 }
             }
         }
+    }
+}
+
+/// The two place fields of a trip or a need (`{prefix}-from`,
+/// `{prefix}-to`), each with its form message; what the person does comes
+/// back as an [`EndsEdit`].
+#[component]
+pub fn EndsPicker(
+    prefix: String,
+    ends: Ends,
+    errors: Vec<FieldError>,
+    onedit: EventHandler<EndsEdit>,
+) -> Element {
+    rsx! {
+        PlacePicker { label: "Je pars de", id: "{prefix}-from", selected: ends.origin.clone(),
+            onselect: move |p| onedit.call(EndsEdit::Origin(chosen(p))),
+            ontext: move |t| onedit.call(EndsEdit::OriginText(t)),
+            error: error_for(&errors, "origin").map(str::to_string) }
+        PlacePicker { label: "Je vais à", id: "{prefix}-to", selected: ends.destination.clone(),
+            onselect: move |p| onedit.call(EndsEdit::Destination(chosen(p))),
+            ontext: move |t| onedit.call(EndsEdit::DestinationText(t)),
+            error: error_for(&errors, "destination").map(str::to_string) }
     }
 }
 

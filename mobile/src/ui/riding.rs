@@ -6,10 +6,10 @@ use lotocar_shared::api::{BookingGlance, BookingInput, Match, Need, NeedProgress
 use lotocar_shared::need::Purpose;
 use lotocar_shared::validation::FieldError;
 
-use super::forms::{NeedForm, error_for, settle_place};
+use super::forms::NeedForm;
 use super::pieces::{
-    Back, ConfirmButton, Days, FieldMessage, PlacePicker, TO_CORRECT, chosen, focus_first_fault,
-    invalid, message_id,
+    Back, ConfirmButton, Days, EndsPicker, FieldMessage, TO_CORRECT, focus_first_fault, invalid,
+    message_id,
 };
 use super::{AppHandle, Route};
 use crate::store::Action;
@@ -103,10 +103,8 @@ pub fn NewRequest(#[props(default)] on_behalf_of: Option<String>) -> Element {
         spawn(async move {
             let mut f = form.read().clone();
             let api = app.api().await;
-            settle_place(&api, &mut f.origin, &f.origin_text).await;
-            settle_place(&api, &mut f.destination, &f.destination_text).await;
-            if (&f.origin, &f.destination) != (&form.peek().origin, &form.peek().destination) {
-                form.set(f.clone());
+            if f.ends.settle(&api).await {
+                form.write().ends = f.ends.clone();
             }
             let mut input = match f.to_input() {
                 Ok(input) => input,
@@ -165,14 +163,8 @@ pub fn NewRequest(#[props(default)] on_behalf_of: Option<String>) -> Element {
         h1 { "Demander un trajet" }
         if on_behalf_of.is_some() { p { class: "muted", "Pour la personne que vous accompagnez." } }
         form { novalidate: true, onsubmit: submit,
-            PlacePicker { label: "Je pars de", id: "need-from", selected: f.origin.clone(),
-                onselect: move |p| form.write().origin = chosen(p),
-                ontext: move |t| form.write().origin_text = t,
-                error: error_for(&e, "origin").map(str::to_string) }
-            PlacePicker { label: "Je vais à", id: "need-to", selected: f.destination.clone(),
-                onselect: move |p| form.write().destination = chosen(p),
-                ontext: move |t| form.write().destination_text = t,
-                error: error_for(&e, "destination").map(str::to_string) }
+            EndsPicker { prefix: "need", ends: f.ends.clone(), errors: e.clone(),
+                onedit: move |edit| form.write().ends.apply(edit) }
             fieldset {
                 legend { "Quand ?" }
                 label { class: "check",
