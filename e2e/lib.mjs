@@ -72,3 +72,14 @@ export async function pickPlace(page, input, typed, label) {
   if (!(await chosen.isVisible())) await choice.click();
   await chosen.waitFor({ timeout });
 }
+
+// From the relay's space, opens the person called `name` (or the first one
+// listed): her screen, with « Demander un trajet pour cette personne ».
+export async function openPerson(page, name) {
+  await page.click("#go-relay");
+  const cards = page.locator(".card.person", name ? { hasText: name } : {});
+  const person = cards.first();
+  await person.waitFor({ timeout });
+  await person.locator("button", { hasText: "Ouvrir" }).click();
+  await page.waitForSelector("#request-for", { timeout });
+}

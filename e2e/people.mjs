@@ -13,7 +13,7 @@
 //         offered before the day.
 //   day:  on the day of the trip, Marie is offered « Le trajet a eu lieu ».
 // Usage: node people.mjs <base-url> <screenshot-dir> <date YYYY-MM-DD> <book|day>
-import { launch, newPage, pickPlace, shooter, signIn, timeout } from "./lib.mjs";
+import { launch, newPage, openPerson, pickPlace, shooter, signIn, timeout } from "./lib.mjs";
 
 const [base, shots, date, phase] = process.argv.slice(2);
 const browser = await launch(shots);
@@ -57,11 +57,7 @@ async function home(page) {
 
 async function openYvette(page) {
   await home(page);
-  await page.click("#go-relay");
-  const person = page.locator(".card.person", { hasText: "Yvette Roux" }).first();
-  await person.waitFor({ timeout });
-  await person.locator("button", { hasText: "Ouvrir" }).click();
-  await page.waitForSelector("#request-for", { timeout });
+  await openPerson(page, "Yvette Roux");
 }
 
 try {

@@ -6,20 +6,12 @@
 //   record: the relay records the trip done; the coordinator sees it in
 //           the impact figures, the CSV, the registry export and the map.
 // Usage: node relay.mjs <base-url> <screenshot-dir> <date YYYY-MM-DD> <book|record>
-import { launch, newPage, pickPlace, shooter, signIn, timeout } from "./lib.mjs";
+import { launch, newPage, openPerson, pickPlace, shooter, signIn, timeout } from "./lib.mjs";
 
 const [base, shots, date, phase] = process.argv.slice(2);
 const browser = await launch(shots);
 const shot = shooter(shots, `relay-${phase}-`);
 const RELAY = "relais.gramat@example.fr";
-
-async function openPerson(page) {
-  await page.click("#go-relay");
-  const person = page.locator(".card.person", { hasText: "Yvette Roux" }).first();
-  await person.waitFor({ timeout });
-  await person.locator("button", { hasText: "Ouvrir" }).click();
-  await page.waitForSelector("#request-for", { timeout });
-}
 
 try {
   const relay = await newPage(browser);
@@ -69,7 +61,7 @@ try {
     await shot(relay, "confirmed");
   } else {
     // The day of the trip: the relay records it done.
-    await openPerson(relay);
+    await openPerson(relay, "Yvette Roux");
     const need = relay.locator(".card.need", { hasText: "Livernon" }).first();
     await need.locator("button", { hasText: "Indiquer ce qui s'est passé" }).click();
     await relay.check("input[name=outcome][value=done]");

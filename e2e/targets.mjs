@@ -6,7 +6,7 @@
 //        node targets.mjs <base-url> <screenshot-dir> <relay contact> relay <need id>
 //        node targets.mjs <base-url> <screenshot-dir> <coordinator contact> coordinator
 import { AxeBuilder } from "@axe-core/playwright";
-import { launch, newPage, shooter, signIn, timeout } from "./lib.mjs";
+import { launch, newPage, openPerson, shooter, signIn, timeout } from "./lib.mjs";
 
 const [base, shots, contact, booking, ...ids] = process.argv.slice(2);
 const browser = await launch(shots);
@@ -114,12 +114,9 @@ async function theMap(page) {
 async function relay(page) {
   await check(page, "/relais", async (p) => p.waitForSelector(".card.person", { timeout }));
   await check(page, "/relais/personnes/nouvelle");
-  await page.goto(base + "/relais");
-  const person = page.locator(".card.person").first();
-  await person.waitFor({ timeout });
-  await person.locator("button", { hasText: "Ouvrir" }).click();
-  await page.waitForSelector("#request-for", { timeout });
-  await check(page, new URL(page.url()).pathname);
+  await page.goto(base + "/");
+  await openPerson(page);
+  await check(page, new URL(page.url()).pathname, null, true);
   // A need for the person, and what became of one.
   await page.click("#request-for");
   await page.waitForSelector("#need-from", { timeout });

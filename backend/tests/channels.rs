@@ -88,6 +88,26 @@ async fn smtp_server() -> (String, Inbox) {
     (url, inbox)
 }
 
+/// The demo territory, its texts sent to a gateway (kept), no quiet hours.
+async fn demo_with_sms() -> (Server, Inbox) {
+    let (sms_url, texts) = sms_gateway().await;
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            demo: true,
+            env: vec![
+                ("LOTOCAR_SMS_URL".into(), sms_url),
+                ("LOTOCAR_SMS_AUTHORIZATION".into(), "Bearer s3cret".into()),
+                ("LOTOCAR_QUIET_START_HOUR".into(), "0".into()),
+                ("LOTOCAR_QUIET_END_HOUR".into(), "0".into()),
+            ],
+            ..many_sign_ins()
+        },
+    )
+    .await;
+    (server, texts)
+}
+
 async fn wait_for(inbox: &Inbox, what: impl Fn(&str) -> bool) -> String {
     for _ in 0..200 {
         if let Some(found) = inbox.lock().unwrap().iter().find(|m| what(m)) {
@@ -214,21 +234,7 @@ async fn codes_and_notifications_go_by_sms_and_e_mail() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_person_registered_by_a_relay_gets_the_text_message_of_her_booking() {
-    let (sms_url, texts) = sms_gateway().await;
-    let server = Server::start_with(
-        Backend::Sqlite,
-        Options {
-            demo: true,
-            env: vec![
-                ("LOTOCAR_SMS_URL".into(), sms_url),
-                ("LOTOCAR_SMS_AUTHORIZATION".into(), "Bearer s3cret".into()),
-                ("LOTOCAR_QUIET_START_HOUR".into(), "0".into()),
-                ("LOTOCAR_QUIET_END_HOUR".into(), "0".into()),
-            ],
-            ..many_sign_ins()
-        },
-    )
-    .await;
+    let (server, texts) = demo_with_sms().await;
     let relay = server.sign_in("relais.gramat@example.fr").await;
     let mut people = Vec::new();
     for (name, phone, reach) in [
@@ -320,21 +326,7 @@ async fn a_person_registered_by_a_relay_gets_the_text_message_of_her_booking() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn text_messages_end_their_sentences() {
-    let (sms_url, texts) = sms_gateway().await;
-    let server = Server::start_with(
-        Backend::Sqlite,
-        Options {
-            demo: true,
-            env: vec![
-                ("LOTOCAR_SMS_URL".into(), sms_url),
-                ("LOTOCAR_SMS_AUTHORIZATION".into(), "Bearer s3cret".into()),
-                ("LOTOCAR_QUIET_START_HOUR".into(), "0".into()),
-                ("LOTOCAR_QUIET_END_HOUR".into(), "0".into()),
-            ],
-            ..many_sign_ins()
-        },
-    )
-    .await;
+    let (server, texts) = demo_with_sms().await;
     // Yvette is told by SMS; her driver confirms, then deletes the trip.
     let relay = server.sign_in("relais.gramat@example.fr").await;
     let person = server

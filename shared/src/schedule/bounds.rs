@@ -149,14 +149,11 @@ impl DateBounds {
 /// "8 décembre 2026", "1er décembre 2027".
 fn french(date: NaiveDate) -> String {
     use chrono::Datelike;
-    let spoken = crate::time::french_date(date);
-    // "mardi 8 décembre" → "décembre"
-    let month = spoken.rsplit(' ').next().unwrap_or_default();
-    let day = match date.day() {
-        1 => "1er".to_string(),
-        d => d.to_string(),
-    };
-    format!("{day} {month} {}", date.year())
+    format!(
+        "{} {}",
+        crate::time::french_day(date.day()),
+        crate::time::french_month(date.year(), date.month())
+    )
 }
 
 #[cfg(test)]
