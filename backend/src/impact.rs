@@ -413,12 +413,9 @@ pub fn to_csv(impact: &Impact, dialect: Dialect) -> String {
     );
     line("periode", &impact.territory_id, &period, &impact.totals);
     for m in &impact.by_month {
-        let label = match (dialect, m.month.split_once('-')) {
-            (Dialect::French, Some((y, mo))) => match (y.parse(), mo.parse()) {
-                (Ok(y), Ok(mo)) => lotocar_shared::time::french_month(y, mo),
-                _ => m.month.clone(),
-            },
-            _ => m.month.clone(),
+        let label = match dialect {
+            Dialect::French => lotocar_shared::time::french_month_of_key(&m.month),
+            Dialect::Rfc4180 => m.month.clone(),
         };
         line("mois", &m.month, &label, &m.figures);
     }

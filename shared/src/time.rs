@@ -213,6 +213,14 @@ pub fn french_month(year: i32, month: u32) -> String {
     }
 }
 
+/// The month "2026-12" (as the figures key it) in French: "décembre
+/// 2026"; a key that is not a month, as it is.
+pub fn french_month_of_key(key: &str) -> String {
+    key.split_once('-')
+        .and_then(|(y, m)| Some(french_month(y.parse().ok()?, m.parse().ok()?)))
+        .unwrap_or_else(|| key.to_string())
+}
+
 /// An instant, in the local time of `tz`, as said in French: "mardi 8
 /// décembre à 8 h 24".
 pub fn french_date_time<Tz: chrono::TimeZone>(at: chrono::DateTime<Tz>) -> String {

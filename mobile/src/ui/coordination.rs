@@ -354,5 +354,5 @@ pub(crate) fn role_label(role: Role) -> &'static str {
 
 /// A distance in km, with a French decimal comma.
 fn kilometres(km: f64) -> String {
-    format!("{:.1}", km).replace('.', ",")
+    lotocar_shared::text::french_number(km, 1)
 }

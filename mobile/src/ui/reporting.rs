@@ -4,7 +4,7 @@
 use dioxus::prelude::*;
 use lotocar_shared::reporting::{self, Figures};
 use lotocar_shared::text::french_number;
-use lotocar_shared::time::{french_date_time, french_date_with_year, french_month};
+use lotocar_shared::time::{french_date_time, french_date_with_year, french_month_of_key};
 
 use super::forms::TZ;
 use super::pieces::{Back, Loading, percent_encode, territory};
@@ -31,7 +31,7 @@ pub fn ImpactScreen() -> Element {
                 Totals { impact: f.clone() }
                 h2 { "Par mois" }
                 BarChart { label: "Demandes et demandes servies, par mois",
-                    rows: f.by_month.iter().map(|m| (month_label(&m.month), m.figures.clone())).collect::<Vec<_>>() }
+                    rows: f.by_month.iter().map(|m| (french_month_of_key(&m.month), m.figures.clone())).collect::<Vec<_>>() }
                 h2 { "Par commune de départ" }
                 BarChart { label: "Demandes et demandes servies, par commune de départ",
                     rows: f.by_commune.iter().take(10).map(|c| (c.name.clone(), c.figures.clone())).collect::<Vec<_>>() }
@@ -79,14 +79,6 @@ fn Totals(impact: reporting::Impact) -> Element {
 /// A share as a whole percentage.
 fn percent(share: f64) -> f64 {
     (share * 100.0).round()
-}
-
-/// "décembre 2026" for the month "2026-12".
-fn month_label(month: &str) -> String {
-    month
-        .split_once('-')
-        .and_then(|(y, m)| Some(french_month(y.parse().ok()?, m.parse().ok()?)))
-        .unwrap_or_else(|| month.to_string())
 }
 
 /// Needs posted (light) and served (dark), one pair of bars per row
