@@ -243,15 +243,7 @@ pub(super) async fn unmet(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct MapParams {
-    /// First day (YYYY-MM-DD).
-    #[serde(default, deserialize_with = "lotocar_shared::schedule::de_opt_date")]
-    #[param(value_type = Option<String>, format = Date)]
-    from: Option<NaiveDate>,
-    /// Last day (YYYY-MM-DD).
-    #[serde(default, deserialize_with = "lotocar_shared::schedule::de_opt_date")]
-    #[param(value_type = Option<String>, format = Date)]
-    to: Option<NaiveDate>,
+pub(super) struct Corridor {
     /// A corridor of the unmet demand to show (with `to_commune`): its
     /// needs and the offers that pass closest, drawn over the rest
     /// (`commune:46176`).
@@ -268,13 +260,14 @@ pub(super) struct MapParams {
 /// the unmet demand over the rest. `image/svg+xml`.
 #[utoipa::path(get, path = "/api/v1/territories/{id}/map", tag = "impact",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Territory"), MapParams),
+    params(("id" = String, Path, description = "Territory"), Period, Corridor),
     responses((status = 200, description = "SVG", content_type = "image/svg+xml"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn map(
     State(trips): State<Trips>,
     user: AuthUser,
     ApiPath(territory_id): ApiPath<String>,
-    ApiQuery(params): ApiQuery<MapParams>,
+    ApiQuery(period): ApiQuery<Period>,
+    ApiQuery(params): ApiQuery<Corridor>,
 ) -> ApiResult<Response> {
     let territory = user
         .require_coordinator(&trips.territories, &territory_id)
@@ -324,10 +317,6 @@ pub(super) async fn map(
             )
             .into());
         }
-    };
-    let period = Period {
-        from: params.from,
-        to: params.to,
     };
     let demands = demands(&trips, &territory_id, &period).await?;
     let running = running_offers(&trips, &territory_id).await?;
