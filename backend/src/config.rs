@@ -42,6 +42,12 @@ pub struct Config {
     #[arg(long, env = "LOTOCAR_DEV_ALLOW_LOCAL_PUSH")]
     pub dev_allow_local_push: bool,
 
+    /// Development only (with --dev): no background work (notifications,
+    /// news of drivers, scheduled jobs), and database statements counted in
+    /// /metrics, so that a test counts the statements of each request.
+    #[arg(long, env = "LOTOCAR_DEV_COUNT_STATEMENTS", hide = true)]
+    pub dev_count_statements: bool,
+
     /// Territory whose places rank first in searches when a request names none.
     #[arg(long, env = "LOTOCAR_TERRITORY")]
     pub territory: Option<String>,
@@ -156,6 +162,12 @@ pub struct Config {
     #[arg(long, env = "LOTOCAR_RETRY_BASE_MS", default_value_t = 30_000)]
     pub retry_base_ms: u64,
 
+    /// Seconds the news of new drivers on a passenger's way wait before
+    /// they are told, so that trips posted together (an outward and a
+    /// return, a batch) make one message. A need is told at most once a day.
+    #[arg(long, env = "LOTOCAR_NEW_DRIVER_WAIT_SECONDS", default_value_t = 5)]
+    pub new_driver_wait_seconds: u64,
+
     /// kg CO₂e per car-km avoided, for impact figures (ADEME, "voiture
     /// thermique"; see docs/impact.md).
     #[arg(long, env = "LOTOCAR_CO2_KG_PER_KM", default_value_t = crate::impact::DEFAULT_CO2_KG_PER_KM)]
@@ -203,6 +215,10 @@ impl Config {
         anyhow::ensure!(
             !self.dev_allow_local_push || self.dev,
             "--dev-allow-local-push is for tests: it needs --dev"
+        );
+        anyhow::ensure!(
+            !self.dev_count_statements || self.dev,
+            "--dev-count-statements is for tests: it needs --dev"
         );
         anyhow::ensure!(
             self.dev_clock_offset_hours == 0 || self.dev,

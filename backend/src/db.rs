@@ -150,6 +150,66 @@ pub async fn next_change(tx: &mut Tx) -> Result<i64, sqlx::Error> {
         .try_get("value")
 }
 
+/// Database statements run by this process, counted from sqlx's statement
+/// log when the counter is installed (tests: `--dev-count-statements`).
+static STATEMENTS: AtomicI64 = AtomicI64::new(-1);
+
+/// Counts sqlx's statement events (target `sqlx::query`), whatever the
+/// log filter prints.
+pub struct StatementCounter;
+
+impl StatementCounter {
+    pub fn layer<S>() -> impl tracing_subscriber::Layer<S>
+    where
+        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    {
+        use tracing_subscriber::Layer;
+        STATEMENTS.store(0, Ordering::Relaxed);
+        StatementCounter.with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("sqlx::query", tracing::Level::TRACE),
+        )
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        // The connection settings a pool runs on each new connection
+        // (PRAGMA on SQLite) come when the pool grows: not a request's.
+        struct Summary(bool);
+        impl tracing::field::Visit for Summary {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "summary" {
+                    self.0 = format!("{value:?}")
+                        .trim_matches('"')
+                        .to_ascii_lowercase()
+                        .starts_with("pragma");
+                }
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "summary" {
+                    self.0 = value.to_ascii_lowercase().starts_with("pragma");
+                }
+            }
+        }
+        let mut setting = Summary(false);
+        event.record(&mut setting);
+        if !setting.0 {
+            STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The statements counted so far, if they are counted.
+pub fn statements_run() -> Option<i64> {
+    let n = STATEMENTS.load(Ordering::Relaxed);
+    (n >= 0).then_some(n)
+}
+
 /// A shift of the server's clock, for demonstrations and tests of what
 /// happens with time (reminders, validation after 48 h); set only in
 /// development mode (`--dev-clock-offset-hours`).

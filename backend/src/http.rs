@@ -217,7 +217,7 @@ pub fn app(state: AppState) -> Router {
     api.merge(crate::web::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::notify::metrics))
+        .route("/metrics", get(metrics))
         .route(
             "/api/openapi.json",
             get(move || async move { Json(openapi) }),
@@ -286,14 +286,48 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(db): State<crate::db::Db>) -> Result<&'static str, ApiError> {
-    if db.ping().await {
-        Ok("ready")
-    } else {
-        Err(ApiError::Unavailable(
+/// Ready when the database answers and the matching index is built (it
+/// is built at start; until then matching requests would wait for it).
+async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    if !state.db.ping().await {
+        return Err(ApiError::Unavailable(
             "La base de données ne répond pas.".into(),
-        ))
+        ));
     }
+    if !state.matching.is_loaded() {
+        return Err(ApiError::Unavailable(
+            "Le service démarre : les trajets se chargent, réessayez dans un instant.".into(),
+        ));
+    }
+    Ok("ready")
+}
+
+/// Prometheus text: the notifications' figures, and the trips waiting to
+/// be matched against open needs.
+async fn metrics(
+    State(state): State<AppState>,
+) -> Result<([(HeaderName, &'static str); 1], String), ApiError> {
+    let mut out = crate::notify::metrics_text(&state.notify).await?;
+    let (waiting, oldest) = crate::news::backlog(&state.db).await?;
+    let age = oldest.map_or(0, |at| (crate::db::now_ms() - at).max(0) / 1000);
+    out.push_str("# HELP lotocar_trips_to_match Trips posted or changed, not yet matched against open needs.\n# TYPE lotocar_trips_to_match gauge\n");
+    out.push_str(&format!("lotocar_trips_to_match {waiting}\n"));
+    out.push_str("# HELP lotocar_trips_to_match_age_seconds Age of the oldest trip waiting to be matched.\n# TYPE lotocar_trips_to_match_age_seconds gauge\n");
+    out.push_str(&format!("lotocar_trips_to_match_age_seconds {age}\n"));
+    if let Some(n) = crate::db::statements_run() {
+        out.push_str("# HELP lotocar_sql_statements Database statements run by this instance (development).\n# TYPE lotocar_sql_statements counter\n");
+        out.push_str(&format!("lotocar_sql_statements {n}\n"));
+    }
+    let (offers, needs) = state.matching.matcher.index.sizes();
+    out.push_str("# HELP lotocar_index_entries Open trips and needs in this instance's matching index.\n# TYPE lotocar_index_entries gauge\n");
+    out.push_str(&format!("lotocar_index_entries{{kind=\"offer\"}} {offers}\nlotocar_index_entries{{kind=\"need\"}} {needs}\n"));
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    ))
 }
 
 async fn not_found() -> ApiError {

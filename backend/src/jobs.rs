@@ -28,6 +28,13 @@ impl Jobs {
         if let Err(err) = crate::privacy::purge_inactive(&self.trips, self.retention_months).await {
             tracing::warn!(error = %err, "retention purge failed");
         }
+        let forgotten = match self.trips.db.writer.acquire().await {
+            Ok(mut conn) => crate::news::forget_closed(&mut conn).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = forgotten {
+            tracing::warn!(error = %err, "driver news purge failed");
+        }
         // Sign-in limits count over an hour: a day of hits is plenty.
         if let Err(err) = crate::auth::sign_in::purge_expired(&self.trips.db, 24 * 3_600_000).await
         {

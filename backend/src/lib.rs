@@ -18,6 +18,7 @@ pub mod impact;
 pub mod jobs;
 pub mod matching;
 pub mod needs;
+pub mod news;
 pub mod notify;
 pub mod offers;
 pub mod places;
@@ -76,12 +77,36 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if config.demo {
         demo::seed(&state).await.context("demo seed failed")?;
     }
-    tokio::spawn(notify::dispatch::run(state.dispatcher.clone()));
-    tokio::spawn(notify::inbox::follow(
-        state.db.clone(),
-        state.notify.live.clone(),
-    ));
-    tokio::spawn(jobs::run(state.jobs.clone()));
+    // Counting the statements of each request: no background work.
+    let background = !config.dev_count_statements;
+    if background {
+        tokio::spawn(notify::dispatch::run(state.dispatcher.clone()));
+        tokio::spawn(notify::inbox::follow(
+            state.db.clone(),
+            state.notify.live.clone(),
+        ));
+    }
+    // The matching index is built now, not on the first matching request;
+    // /readyz says ready once it is.
+    let warm = state.matching.clone();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        while let Err(err) = warm.sync().await {
+            tracing::error!(error = %err, "cannot build the matching index, trying again");
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+        let (offers, needs) = warm.matcher.index.sizes();
+        tracing::info!(
+            offers,
+            needs,
+            ms = started.elapsed().as_millis() as u64,
+            "matching index built"
+        );
+    });
+    if background {
+        tokio::spawn(news::run(state.news.clone()));
+        tokio::spawn(jobs::run(state.jobs.clone()));
+    }
     // On stdout, for people and for the test harness that started us.
     println!("lotocar listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -83,17 +83,23 @@ fn parse_role(s: &str) -> Result<Role, String> {
     Role::from_code(s).ok_or_else(|| "expected relay, coordinator or admin".to_string())
 }
 
-fn init_logs(json: bool) {
+fn init_logs(json: bool, count_statements: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = if json {
+        fmt.json().with_filter(filter).boxed()
     } else {
-        builder.init();
-    }
+        fmt.with_filter(filter).boxed()
+    };
+    let counter = count_statements.then(lotocar_backend::db::StatementCounter::layer);
+    tracing_subscriber::registry()
+        .with(fmt)
+        .with(counter)
+        .init();
 }
 
 #[tokio::main]
@@ -101,11 +107,14 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(config) => {
-            init_logs(config.log_format == "json");
+            init_logs(
+                config.log_format == "json",
+                config.dev && config.dev_count_statements,
+            );
             lotocar_backend::serve(*config).await
         }
         Command::Admin { command } => {
-            init_logs(false);
+            init_logs(false, false);
             match command {
                 AdminCommand::Grant {
                     contact,

@@ -114,6 +114,21 @@ pub const TABLES: &[(&str, Treatment, &str)] = &[
         "notify::erase_user, notify::erase_person (her phone and her texts)",
     ),
     (
+        "offer_events",
+        Treatment::NotPersonal,
+        "a trip to match, deleted once matched",
+    ),
+    (
+        "driver_news",
+        Treatment::Erased,
+        "news::forget_closed, once the needs are closed (told in notifications, which are exported)",
+    ),
+    (
+        "need_digests",
+        Treatment::NotPersonal,
+        "when a need's next digest is due",
+    ),
+    (
         "push_subscriptions",
         Treatment::ExportedAndErased,
         "notify::erase_user",
@@ -319,6 +334,7 @@ pub async fn erase_user(trips: &Trips, tx: &mut Tx, user_id: &str) -> Result<()>
     // closed and kept, anonymous, for the figures (drivers told).
     trips.withdraw_offers_of(tx, user_id).await?;
     close_needs_of(&trips.bookings, tx, Whose::Owner(user_id), user_id).await?;
+    crate::news::forget_closed(tx).await?;
     crate::notify::erase_user(tx, user_id).await?;
     crate::idempotency::erase_user(tx, user_id).await?;
     crate::bookings::store::erase_user(tx, user_id).await?;

@@ -55,6 +55,7 @@ where
 /// figures); texts to her phone go, and the free text written about her.
 pub async fn erase_person(trips: &Trips, tx: &mut Tx, id: &str, by: &str) -> Result<()> {
     close_needs_of(&trips.bookings, tx, Whose::Beneficiary(id), by).await?;
+    crate::news::forget_closed(tx).await?;
     crate::notify::erase_person(tx, id).await?;
     needs::scrub_reasons_for(tx, id).await?;
     let mut subjects = needs::ids_for(tx, id).await?;

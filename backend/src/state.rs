@@ -14,6 +14,7 @@ use crate::db::Db;
 use crate::impact::Reporting;
 use crate::jobs::Jobs;
 use crate::matching::{Matcher, Matching};
+use crate::news::News;
 use crate::notify::channels::{
     Channels, DeliveryChannel, EmailChannel, PushChannel, RelayInboxChannel, SmsChannel,
 };
@@ -40,6 +41,7 @@ pub struct Inner {
     pub notify: Notify,
     pub dispatcher: Dispatcher,
     pub matching: Matching,
+    pub news: News,
     pub bookings: Bookings,
     pub trips: Trips,
     pub reporting: Reporting,
@@ -100,6 +102,7 @@ impl AppState {
             gazetteer: Arc::new(gazetteer),
             territories: territories.clone(),
             default_territory: config.territory.clone(),
+            local: Arc::default(),
         };
         let vapid = Arc::new(Vapid::load_or_create(&db, &config.vapid_subject).await?);
         let endpoints = Policy {
@@ -148,6 +151,11 @@ impl AppState {
             territories: territories.clone(),
             matcher: Arc::new(Matcher::new(config.matching_rules(), config.router()?)),
         };
+        let news = News {
+            db: db.clone(),
+            matching: matching.clone(),
+            wait_ms: config.new_driver_wait_seconds as i64 * 1000,
+        };
         let bookings = Bookings {
             db: db.clone(),
             territories: territories.clone(),
@@ -184,6 +192,7 @@ impl AppState {
             notify,
             dispatcher,
             matching,
+            news,
             bookings,
             trips,
             reporting,

@@ -28,6 +28,7 @@ const CAPABILITIES: &[&str] = &[
     "offers",
     "needs",
     "matching",
+    "news",
     "bookings",
     "trips",
     "relay",

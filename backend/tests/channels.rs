@@ -5,39 +5,15 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
 use common::booking::*;
+use common::sms::{Inbox, sms_gateway};
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-type Inbox = Arc<Mutex<Vec<String>>>;
-
-/// An SMS gateway that keeps what it is asked to send.
-async fn sms_gateway() -> (String, Inbox) {
-    let inbox: Inbox = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/send", listener.local_addr().unwrap());
-    let app = axum::Router::new()
-        .route(
-            "/send",
-            post(|State(inbox): State<Inbox>, headers: HeaderMap, Json(body): Json<Value>| async move {
-                assert_eq!(headers["authorization"], "Bearer s3cret");
-                inbox.lock().unwrap().push(body.to_string());
-                Json(json!({ "status": "queued" }))
-            }),
-        )
-        .with_state(inbox.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, inbox)
-}
 
 /// A minimal SMTP server that keeps every message it accepts.
 async fn smtp_server() -> (String, Inbox) {

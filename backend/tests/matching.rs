@@ -201,11 +201,14 @@ async fn a_new_trip_tells_passengers_who_wait_on_its_way(backend: Backend) {
         weekly_offer(CAHORS, FIGEAC, "07:30", &date_in(1)),
     )
     .await;
-    let inbox = server.get("/api/v1/notifications", Some(&passenger)).await;
-    let notes = inbox.body.as_array().unwrap();
-    assert_eq!(notes.len(), 1, "{}", inbox.body);
+    let notes = server.inbox_with(&passenger, 1).await;
+    server.trips_matched().await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
     assert_eq!(notes[0]["kind"], "new_driver");
-    assert_eq!(notes[0]["title"], "Un conducteur passe sur votre trajet");
+    assert_eq!(
+        notes[0]["title"],
+        "Un conducteur passe sur votre trajet Livernon → Figeac"
+    );
     assert!(
         notes[0]["body"]
             .as_str()
@@ -233,6 +236,7 @@ async fn a_new_trip_tells_passengers_who_wait_on_its_way(backend: Backend) {
         )
         .await;
     assert_eq!(changed.status, StatusCode::OK);
+    server.trips_matched().await;
     assert_eq!(
         server
             .get("/api/v1/notifications", Some(&passenger))

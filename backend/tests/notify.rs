@@ -85,7 +85,7 @@ async fn web_push_reaches_a_real_receiver_signed_and_encrypted(backend: Backend)
     assert_eq!(push.payload["kind"], "new_driver");
     assert_eq!(
         push.payload["title"],
-        "Un conducteur passe sur votre trajet"
+        "Un conducteur passe sur votre trajet Livernon → Figeac"
     );
     assert!(
         push.payload["body"]

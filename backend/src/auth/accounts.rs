@@ -65,6 +65,12 @@ pub async fn find_or_create(db: &Db, contact: &Contact) -> Result<String, sqlx::
 
 /// A person's profile with their roles.
 pub async fn me(db: &Db, user_id: &str) -> Result<Me> {
+    me_with(db, user_id, None).await
+}
+
+/// A person's profile; `roles`: their roles when already read (with the
+/// session), else read here.
+pub async fn me_with(db: &Db, user_id: &str, roles: Option<Vec<RoleGrant>>) -> Result<Me> {
     let record: UserRecord = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
     )))
@@ -77,7 +83,10 @@ pub async fn me(db: &Db, user_id: &str) -> Result<Me> {
         share_phone: record.share_phone != 0,
         share_email: record.share_email != 0,
         created_at: from_ms(record.created_at),
-        roles: roles(db, user_id).await?,
+        roles: match roles {
+            Some(roles) => roles,
+            None => self::roles(db, user_id).await?,
+        },
         id: record.id,
         display_name: record.display_name,
         phone: record.phone,

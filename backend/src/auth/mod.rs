@@ -156,7 +156,9 @@ async fn sign_out(State(auth): State<Auth>, user: AuthUser) -> ApiResult<StatusC
     responses((status = 200, body = Me), (status = 401, body = Problem)))]
 async fn get_me(State(auth): State<Auth>, user: AuthUser) -> ApiResult<axum::Json<Me>> {
     Ok(axum::Json(
-        accounts::me(&auth.db, &user.id).await.map_err(gone)?,
+        accounts::me_with(&auth.db, &user.id, Some(user.roles))
+            .await
+            .map_err(gone)?,
     ))
 }
 

@@ -5,8 +5,9 @@ use std::net::IpAddr;
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use lotocar_shared::api::{AuthSession, AuthStarted, UserSummary};
+use lotocar_shared::api::{AuthSession, AuthStarted, RoleGrant, UserSummary};
 use lotocar_shared::contact::Contact;
+use lotocar_shared::people::Role;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -161,12 +162,29 @@ pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> R
     })
 }
 
+/// A session's user, when it was last used, the user's name, and one of
+/// their roles (with its territory), if any.
+type SessionRole = (String, i64, String, Option<String>, Option<String>);
+
 /// The person a bearer token belongs to, with their roles; `None` for an
 /// unknown or expired token. The sliding expiry is written at most once an
 /// hour per session.
 pub async fn authenticate(auth: &Auth, token: &str) -> Result<Option<AuthUser>> {
     let token_hash = hash_token(token);
-    let Some((id, last_used, display_name)) = session(&auth.db, &token_hash).await? else {
+    // One statement: the session, its user and their roles (one row per
+    // role, or one with none).
+    let rows: Vec<SessionRole> = sqlx::query_as(
+        "SELECT s.user_id, s.last_used_at, u.display_name, r.role, r.territory_id
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         LEFT JOIN user_roles r ON r.user_id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2
+         ORDER BY r.territory_id, r.role",
+    )
+    .bind(&token_hash)
+    .bind(now_ms())
+    .fetch_all(&auth.db.pool)
+    .await?;
+    let Some((id, last_used, display_name, _, _)) = rows.first().cloned() else {
         return Ok(None);
     };
     let now = now_ms();
@@ -180,8 +198,18 @@ pub async fn authenticate(auth: &Auth, token: &str) -> Result<Option<AuthUser>> 
             .await?;
         accounts::seen(&auth.db, &id, now).await?;
     }
+    // A role this version does not know is not granted.
+    let roles = rows
+        .into_iter()
+        .filter_map(|(_, _, _, role, territory_id)| {
+            Some(RoleGrant {
+                role: Role::from_code(&role?)?,
+                territory_id: territory_id?,
+            })
+        })
+        .collect();
     Ok(Some(AuthUser {
-        roles: accounts::roles(&auth.db, &id).await?,
+        roles,
         display_name,
         id,
         token_hash,

@@ -147,19 +147,37 @@ pub async fn taken(
 }
 
 /// The matches that still have a seat for their need on their date, with
-/// the seats left (confirmed bookings hold seats); one query per offer.
+/// the seats left (confirmed bookings hold seats): one query for all of
+/// them (up to 400 trips; more in batches of 400).
 pub async fn with_free_seats(db: &Db, candidates: Vec<Candidate>) -> Result<Vec<Match>> {
-    let mut wanted: HashMap<(String, Leg), Vec<NaiveDate>> = HashMap::new();
-    for c in &candidates {
-        wanted
-            .entry((c.found.offer_id.clone(), c.found.leg))
-            .or_default()
-            .push(c.found.date);
-    }
-    let mut taken: HashMap<(String, Leg, NaiveDate), i64> = HashMap::new();
-    for ((offer_id, leg), dates) in wanted {
-        for (date, n) in self::taken(db, &offer_id, leg, &dates).await? {
-            taken.insert((offer_id.clone(), leg, date), n);
+    let mut offers: Vec<&str> = candidates
+        .iter()
+        .map(|c| c.found.offer_id.as_str())
+        .collect();
+    offers.sort_unstable();
+    offers.dedup();
+    let (Some(first), Some(last)) = (
+        candidates.iter().map(|c| c.found.date).min(),
+        candidates.iter().map(|c| c.found.date).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let mut taken: HashMap<(String, String, NaiveDate), i64> = HashMap::new();
+    for chunk in offers.chunks(400) {
+        let sql = format!(
+            "SELECT offer_id, leg, date, taken FROM seat_ledger
+             WHERE date >= $1 AND date <= $2 AND taken > 0 AND offer_id IN ({})",
+            placeholders(3, chunk.len())
+        );
+        let mut query =
+            sqlx::query_as::<_, (String, String, String, i64)>(sqlx::AssertSqlSafe(sql))
+                .bind(first.to_string())
+                .bind(last.to_string());
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for (offer_id, leg, date, n) in query.fetch_all(&db.pool).await? {
+            taken.insert((offer_id, leg, day("date", &date)?), n);
         }
     }
     Ok(candidates
@@ -167,7 +185,11 @@ pub async fn with_free_seats(db: &Db, candidates: Vec<Candidate>) -> Result<Vec<
         .filter_map(|c| {
             let mut found = c.found;
             let held = taken
-                .get(&(found.offer_id.clone(), found.leg, found.date))
+                .get(&(
+                    found.offer_id.clone(),
+                    found.leg.code().to_string(),
+                    found.date,
+                ))
                 .copied()
                 .unwrap_or(0);
             found.seats_left = c.seats_offered - held;

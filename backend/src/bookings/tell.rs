@@ -109,6 +109,7 @@ impl About<'_> {
                 .then(|| self.people.for_person.clone())
                 .flatten(),
             person_text: None,
+            sms_body: None,
         }
     }
 

@@ -294,6 +294,7 @@ async fn propose(
             },
             for_person: None,
             person_text: None,
+            sms_body: None,
         },
     )
     .await?;

@@ -536,6 +536,20 @@ impl Index {
             .collect()
     }
 
+    /// The indexed offer `id`: active, able to take someone.
+    pub fn offer(&self, id: &str) -> Option<Arc<Offer>> {
+        let state = self.state.read().expect("index lock");
+        let slot = *state.offers.by_id.get(id)?;
+        Some(state.offers.offer(slot).clone())
+    }
+
+    /// The indexed need `id`: open.
+    pub fn need(&self, id: &str) -> Option<Arc<NeedEntry>> {
+        let state = self.state.read().expect("index lock");
+        let slot = *state.needs.by_id.get(id)?;
+        Some(state.needs.get(slot).clone())
+    }
+
     pub fn sizes(&self) -> (usize, usize) {
         let state = self.state.read().expect("index lock");
         (state.offers.by_id.len(), state.needs.len())

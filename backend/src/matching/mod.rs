@@ -1,12 +1,12 @@
 //! Matching both ways: a need gets the offers that can take it, and a new
-//! or changed offer is matched against open needs, whose passengers are
-//! told ("un conducteur passe sur votre trajet").
+//! or changed offer is matched against open needs (whose passengers
+//! `news` tells, « un conducteur passe sur votre trajet »).
 //!
 //! The rule is in [`engine`] (no I/O); [`index`] keeps open offers and
 //! needs in memory, in step with the database through the change
 //! sequence; [`explain`] turns what was found into the API's matches.
 //! Matching writes no table: it reads offers and needs through their
-//! owners, and tells passengers through `notify`.
+//! owners; `news` tells passengers of the drivers it finds.
 
 pub mod engine;
 pub mod explain;
@@ -17,20 +17,17 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use lotocar_shared::GeoPoint;
 use lotocar_shared::api::{Match, TripPlace};
-use lotocar_shared::schedule::clock_time;
 
 use crate::auth::public_names;
-use crate::db::{Db, Tx};
+use crate::db::Db;
 use crate::error::Result;
 use crate::needs::StoredNeed;
-use crate::notify::{self, Kind, Notice, Subject};
 use crate::offers::StoredOffer;
 use crate::places::Places;
 use crate::places::gazetteer::Gazetteer;
 use crate::routing::{CrowFly, Router};
 use crate::territories::{Snapshot, Territories};
 use engine::{Found, Need, NeedStops, Offer, Plan, Rules, Stop};
-use explain::{short, when};
 use index::{Change, Index, NeedEntry};
 
 /// The index, the road router and the rules.
@@ -55,6 +52,9 @@ impl Matcher {
     }
 }
 
+/// Change sequence numbers read at once when the index catches up.
+const SYNC_WINDOW: i64 = 10_000;
+
 /// What matching works with.
 #[derive(Clone)]
 pub struct Matching {
@@ -73,7 +73,8 @@ pub struct Candidate {
     pub seats_offered: i64,
 }
 
-fn today_in(tz: chrono_tz::Tz) -> NaiveDate {
+/// The local date in `tz`.
+pub fn today_in(tz: chrono_tz::Tz) -> NaiveDate {
     crate::db::now().with_timezone(&tz).date_naive()
 }
 
@@ -114,15 +115,28 @@ impl Matching {
         *self.matcher.rules()
     }
 
-    /// Brings the index up to date with every committed change.
+    /// Brings the index up to date with every committed change, a window
+    /// of the change sequence at a time (at start, the whole database: a
+    /// window's rows are let go before the next is read, so the memory
+    /// left is the index's, as when it was built up by posting).
     pub async fn sync(&self) -> Result<()> {
         let matcher = &self.matcher;
         let _one_at_a_time = matcher.sync_lock.lock().await;
-        let since = matcher.index.last_change();
+        let mut since = matcher.index.last_change();
         let upto = crate::db::last_change(&self.db).await?;
         if upto <= since {
             return Ok(());
         }
+        let mps = self.meeting_points().await?;
+        while since < upto {
+            let to = upto.min(since.max(0) + SYNC_WINDOW);
+            self.apply_window(since, to, &mps).await?;
+            since = to;
+        }
+        Ok(())
+    }
+
+    async fn apply_window(&self, since: i64, upto: i64, mps: &[TripPlace]) -> Result<()> {
         let offers = crate::offers::changed(&self.db, since, upto).await?;
         let needs = crate::needs::changed(&self.db, since, upto).await?;
         let territories = self
@@ -134,18 +148,17 @@ impl Matching {
                     .chain(needs.iter().map(|n| n.territory_id.as_deref())),
             )
             .await?;
-        let mut changes = Vec::new();
+        let mut changes = Vec::with_capacity(offers.len() + needs.len());
         for offer in offers {
             changes.push(Change::Offer {
                 offer: offer_view(&offer, &territories),
                 id: offer.id,
             });
         }
-        let mps = self.meeting_points().await?;
         let rules = self.rules();
         for need in needs {
             let entry = need_view(&need, &territories).map(|view| NeedEntry {
-                stops: need_stops(&view, &mps, &self.places.gazetteer, &rules),
+                stops: need_stops(&view, mps, &self.places.gazetteer, &rules),
                 need: view,
             });
             changes.push(Change::Need {
@@ -153,14 +166,24 @@ impl Matching {
                 need: entry,
             });
         }
-        matcher.index.apply(changes, upto);
+        self.matcher.index.apply(changes, upto);
         Ok(())
+    }
+
+    /// Whether the index has been loaded from the database once (the
+    /// service is ready only then).
+    pub fn is_loaded(&self) -> bool {
+        self.matcher.index.last_change() >= 0
     }
 
     /// Meeting points of every territory, as places.
     async fn meeting_points(&self) -> Result<Vec<TripPlace>> {
-        Ok(crate::places::local::all_meeting_points(&self.db)
+        Ok(self
+            .places
+            .local
+            .get(&self.db)
             .await?
+            .points
             .iter()
             .map(|p| p.to_trip_place())
             .collect())
@@ -254,7 +277,11 @@ impl Matching {
         self.candidates(&found, &[offer], &needs, true).await
     }
 
-    async fn found_for_offer(&self, offer: &Offer) -> Result<(Vec<Found>, Vec<Arc<NeedEntry>>)> {
+    /// What `offer` can do for the open needs near it, and those needs.
+    pub async fn found_for_offer(
+        &self,
+        offer: &Offer,
+    ) -> Result<(Vec<Found>, Vec<Arc<NeedEntry>>)> {
         self.sync().await?;
         let rules = self.rules();
         if let Some(crow) = self.matcher.router.as_crow_fly() {
@@ -291,48 +318,6 @@ impl Matching {
         let mut plan = Plan::all();
         engine::plan(&mut plan, &[offer], 0, &[need], 0, &stops, &rules);
         Ok(self.run(plan, &[offer], &[need], &stops).await)
-    }
-
-    /// Tells the passengers of the open needs `offer` can serve that a
-    /// driver passes their way, once per need and offer, in the transaction
-    /// that wrote the offer.
-    pub async fn announce(&self, tx: &mut Tx, offer: &Offer) -> Result<usize> {
-        let (found, needs) = self.found_for_offer(offer).await?;
-        let driver = public_names(&self.db, std::slice::from_ref(&offer.driver_id))
-            .await?
-            .remove(&offer.driver_id)
-            .unwrap_or_else(|| "Un conducteur".into());
-        let mut told = std::collections::HashSet::new();
-        for f in &found {
-            let need = &needs[f.need].need;
-            if !told.insert(need.id.clone()) {
-                continue;
-            }
-            let today = today_in(need.tz);
-            notify::post(
-                tx,
-                Notice {
-                    to: need.passenger_id.clone(),
-                    kind: Kind::NewDriver,
-                    subject: Subject::Need(need.id.clone()),
-                    title: "Un conducteur passe sur votre trajet".into(),
-                    body: format!(
-                        "{driver} peut vous prendre {} : prise en charge à {} à {}.",
-                        when(f),
-                        clock_time(&f.pickup_at).spoken(),
-                        short(&f.pickup.place.label)
-                    ),
-                    urgent: f.date == today,
-                    deliver_after: 0,
-                    dedupe_key: Some(format!("new_driver:{}:{}", need.id, offer.id)),
-                    tz: need.tz,
-                    for_person: None,
-                    person_text: None,
-                },
-            )
-            .await?;
-        }
-        Ok(told.len())
     }
 
     /// The API form of what was found, with the seats each need asks for.

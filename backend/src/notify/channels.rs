@@ -41,6 +41,8 @@ pub struct Message {
     pub kind: String,
     pub title: String,
     pub body: String,
+    /// What a text message says instead of `body`, if shorter.
+    pub sms_body: Option<String>,
     /// The path in the app (`/bookings/…`).
     pub url: String,
     /// The same, after the service's public address.
@@ -216,7 +218,9 @@ impl DeliveryChannel for SmsChannel {
                 None => format!(
                     "{} : {} {}",
                     self.brand,
-                    lotocar_shared::text::sentence(&message.body),
+                    lotocar_shared::text::sentence(
+                        message.sms_body.as_deref().unwrap_or(&message.body)
+                    ),
                     message.link
                 ),
             };

@@ -258,7 +258,7 @@ fn quiet_until_at(now: i64, tz: chrono_tz::Tz, start: u32, end: u32) -> Option<i
 
 async fn deliver(dispatcher: &Dispatcher, d: &Delivery) -> anyhow::Result<Attempt> {
     let row = sqlx::query(
-        "SELECT kind, title, body, url, urgent, timezone FROM notifications WHERE id = $1",
+        "SELECT kind, title, body, sms_body, url, urgent, timezone FROM notifications WHERE id = $1",
     )
     .bind(&d.notification_id)
     .fetch_optional(&dispatcher.db.pool)
@@ -277,6 +277,7 @@ async fn deliver(dispatcher: &Dispatcher, d: &Delivery) -> anyhow::Result<Attemp
         kind: row.try_get("kind")?,
         title: row.try_get("title")?,
         body: row.try_get("body")?,
+        sms_body: row.try_get("sms_body")?,
         link: format!("{}{url}", settings.public_url.trim_end_matches('/')),
         url,
         urgent: row.try_get::<i64, _>("urgent")? != 0,

@@ -18,14 +18,13 @@ pub mod subscriptions;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{FromRef, State};
+use axum::extract::FromRef;
 use lotocar_shared::people::Channel;
 use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::Auth;
 use crate::db::Db;
-use crate::error::ApiResult;
 pub use inbox::Live;
 pub use outbox::{
     ForPerson, Kind, Notice, PersonReach, Subject, drop_pending_texts_to, erase_person, erase_user,
@@ -56,9 +55,7 @@ where
 
 /// Prometheus text: deliveries by channel and status, notifications, open
 /// streams of this instance.
-pub async fn metrics(
-    State(notify): State<Notify>,
-) -> ApiResult<([(axum::http::HeaderName, &'static str); 1], String)> {
+pub async fn metrics_text(notify: &Notify) -> Result<String, sqlx::Error> {
     let mut out = String::new();
     out.push_str("# HELP lotocar_deliveries Notification deliveries by channel and status.\n");
     out.push_str("# TYPE lotocar_deliveries gauge\n");
@@ -93,11 +90,5 @@ pub async fn metrics(
     out.push_str(&format!("lotocar_notifications {total}\n"));
     out.push_str("# HELP lotocar_live_streams Open event streams on this instance.\n# TYPE lotocar_live_streams gauge\n");
     out.push_str(&format!("lotocar_live_streams {}\n", notify.live.clients()));
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        out,
-    ))
+    Ok(out)
 }

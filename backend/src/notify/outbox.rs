@@ -130,6 +130,9 @@ pub struct Notice {
     /// What that person herself is told (her SMS: "vous", without the
     /// link to the relay's app), when `body` is the relay's text about her.
     pub person_text: Option<String>,
+    /// What a text message to the recipient says, when shorter than
+    /// `body` (a digest's SMS names only the best driver).
+    pub sms_body: Option<String>,
 }
 
 /// Writes the notification and its deliveries in `tx`. Channels: Web Push
@@ -146,8 +149,8 @@ pub async fn post(tx: &mut Tx, notice: Notice) -> Result<Option<String>, sqlx::E
     let change_seq = next_change(tx).await?;
     let inserted = sqlx::query(
         "INSERT INTO notifications (id, user_id, kind, title, body, url, dedupe_key, created_at, deliver_after,
-                                    urgent, change_seq, subject_kind, subject_id, on_behalf_of, timezone)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                                    urgent, change_seq, subject_kind, subject_id, on_behalf_of, timezone, sms_body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (user_id, dedupe_key) DO NOTHING",
     )
     .bind(&id)
@@ -165,6 +168,7 @@ pub async fn post(tx: &mut Tx, notice: Notice) -> Result<Option<String>, sqlx::E
     .bind(subject_id)
     .bind(notice.for_person.as_ref().map(|p| p.beneficiary_id.clone()))
     .bind(notice.tz.name())
+    .bind(&notice.sms_body)
     .execute(&mut **tx)
     .await?
     .rows_affected();

@@ -3,6 +3,10 @@
 //! writes a line in the audit log, in the same transaction. The one writer
 //! of `meeting_points` and `place_aliases`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
@@ -33,6 +37,106 @@ where
         .routes(routes!(remove_meeting_point))
         .routes(routes!(list_aliases, add_alias))
         .routes(routes!(remove_alias))
+}
+
+// ---------------------------------------------------------------------------
+// Held in memory
+// ---------------------------------------------------------------------------
+
+/// How long what is held may be served before it is read again: a change
+/// made through another instance (or `lotocar admin`) shows within it; one
+/// made through this instance shows at once.
+const FRESH_FOR: Duration = Duration::from_secs(5);
+
+/// Every meeting point and local name, as searches and matching read them.
+pub struct Local {
+    /// By `search_key_full`.
+    pub points: Vec<PointRecord>,
+    /// By `search_key`.
+    pub aliases: Vec<AliasRecord>,
+}
+
+impl Local {
+    /// Meeting points whose name, or any word of it, starts with `key`
+    /// ("gare" finds "Cahors, gare SNCF"); 50 at most.
+    pub fn points_with_prefix(&self, key: &str) -> Vec<&PointRecord> {
+        let word = format!(" {key}");
+        self.points
+            .iter()
+            .filter(|p| {
+                p.search_key.starts_with(key)
+                    || p.search_key.contains(&word)
+                    || p.search_key_full.starts_with(key)
+            })
+            .take(50)
+            .collect()
+    }
+
+    /// Local names that start with `key`; 50 at most.
+    pub fn aliases_with_prefix(&self, key: &str) -> Vec<&AliasRecord> {
+        self.aliases
+            .iter()
+            .filter(|a| a.search_key.starts_with(key))
+            .take(50)
+            .collect()
+    }
+
+    pub fn point(&self, id: &str) -> Option<&PointRecord> {
+        self.points.iter().find(|p| p.id == id)
+    }
+}
+
+/// What is held, and when it was read.
+#[derive(Default)]
+pub struct Held {
+    /// Bumped by every change through this instance.
+    generation: AtomicU64,
+    state: std::sync::RwLock<Option<(u64, Instant, Arc<Local>)>>,
+    /// One reading at a time.
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl Held {
+    fn fresh(&self) -> Option<Arc<Local>> {
+        let state = self.state.read().expect("places lock");
+        let (generation, at, local) = state.as_ref()?;
+        (*generation == self.generation.load(Ordering::Acquire) && at.elapsed() < FRESH_FOR)
+            .then(|| local.clone())
+    }
+
+    /// What is held, read again if it is stale.
+    pub async fn get(&self, db: &Db) -> Result<Arc<Local>, sqlx::Error> {
+        if let Some(local) = self.fresh() {
+            return Ok(local);
+        }
+        let _one = self.reading.lock().await;
+        if let Some(local) = self.fresh() {
+            return Ok(local);
+        }
+        // A change committed while reading bumps the generation: what is
+        // read now is not kept past the next call.
+        let generation = self.generation.load(Ordering::Acquire);
+        let at = Instant::now();
+        let local = Arc::new(Local {
+            points: sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {POINT_COLUMNS} FROM meeting_points ORDER BY search_key_full"
+            )))
+            .fetch_all(&db.pool)
+            .await?,
+            aliases: sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {ALIAS_COLUMNS} FROM place_aliases ORDER BY search_key"
+            )))
+            .fetch_all(&db.pool)
+            .await?,
+        });
+        *self.state.write().expect("places lock") = Some((generation, at, local.clone()));
+        Ok(local)
+    }
+
+    /// After a change through this instance has been committed.
+    pub fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -125,50 +229,11 @@ pub async fn meeting_point(db: &Db, id: &str) -> Result<Option<PointRecord>, sql
     .await
 }
 
-/// Every meeting point of every territory (a passenger may walk to one
-/// across a border).
-pub async fn all_meeting_points(db: &Db) -> Result<Vec<PointRecord>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {POINT_COLUMNS} FROM meeting_points"
-    )))
-    .fetch_all(&db.pool)
-    .await
-}
-
 async fn meeting_points_of(db: &Db, territory_id: &str) -> Result<Vec<PointRecord>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {POINT_COLUMNS} FROM meeting_points WHERE territory_id = $1 ORDER BY name"
     )))
     .bind(territory_id)
-    .fetch_all(&db.pool)
-    .await
-}
-
-/// Meeting points whose name, or any word of it, starts with `key`
-/// ("gare" finds "Cahors, gare SNCF").
-pub(super) async fn points_with_prefix(
-    db: &Db,
-    key: &str,
-) -> Result<Vec<PointRecord>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {POINT_COLUMNS} FROM meeting_points
-         WHERE search_key LIKE $1 OR search_key LIKE $2 OR search_key_full LIKE $1
-         ORDER BY search_key_full LIMIT 50"
-    )))
-    .bind(format!("{key}%"))
-    .bind(format!("% {key}%"))
-    .fetch_all(&db.pool)
-    .await
-}
-
-pub(super) async fn aliases_with_prefix(
-    db: &Db,
-    key: &str,
-) -> Result<Vec<AliasRecord>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {ALIAS_COLUMNS} FROM place_aliases WHERE search_key LIKE $1 ORDER BY search_key LIMIT 50"
-    )))
-    .bind(format!("{key}%"))
     .fetch_all(&db.pool)
     .await
 }
@@ -329,6 +394,7 @@ pub async fn add_point(
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
+    places.local.changed();
     Ok(saved.to_api(&places.gazetteer))
 }
 
@@ -380,6 +446,7 @@ pub async fn add_alias_op(
     )
     .await?;
     tx.commit().await?;
+    places.local.changed();
     Ok(Alias {
         id,
         alias,
@@ -424,6 +491,7 @@ async fn remove_op(
     )
     .await?;
     tx.commit().await?;
+    places.local.changed();
     Ok(())
 }
 

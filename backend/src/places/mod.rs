@@ -34,6 +34,8 @@ pub struct Places {
     pub territories: Territories,
     /// Territory whose places rank first when a search names none.
     pub default_territory: Option<String>,
+    /// Meeting points and local names, held in memory.
+    pub local: Arc<local::Held>,
 }
 
 pub fn router<S>() -> OpenApiRouter<S>
@@ -136,8 +138,9 @@ impl Places {
             communes = gazetteer.near_matches(&key);
         }
         let mut candidates = rank_communes(gazetteer, communes, &key, territory, limit);
-        for alias in local::aliases_with_prefix(&self.db, &key).await? {
-            let Some(mut place) = self.resolve_id(&alias.place_id).await? else {
+        let held = self.local.get(&self.db).await?;
+        for alias in held.aliases_with_prefix(&key) {
+            let Some(mut place) = self.place_of(&held, &alias.place_id) else {
                 continue;
             };
             place.label = format!("{} — {}", alias.alias, place.label);
@@ -154,7 +157,7 @@ impl Places {
                 place,
             ));
         }
-        for point in local::points_with_prefix(&self.db, &key).await? {
+        for point in held.points_with_prefix(&key) {
             let exact = point.search_key == key || point.search_key_full == key;
             let territory_id = point.territory_id.clone();
             let place = point.to_place(gazetteer);
@@ -175,12 +178,18 @@ impl Places {
 
     /// The place with this id: a gazetteer commune or a meeting point.
     pub async fn resolve_id(&self, id: &str) -> Result<Option<Place>, sqlx::Error> {
-        if let Some(mp_id) = id.strip_prefix("mp:") {
-            return Ok(local::meeting_point(&self.db, mp_id)
-                .await?
-                .map(|p| p.to_place(&self.gazetteer)));
+        if id.starts_with("mp:") {
+            let held = self.local.get(&self.db).await?;
+            return Ok(self.place_of(&held, id));
         }
         Ok(self.gazetteer.get(id).map(|c| self.gazetteer.to_place(c)))
+    }
+
+    fn place_of(&self, held: &local::Local, id: &str) -> Option<Place> {
+        match id.strip_prefix("mp:") {
+            Some(mp_id) => held.point(mp_id).map(|p| p.to_place(&self.gazetteer)),
+            None => self.gazetteer.get(id).map(|c| self.gazetteer.to_place(c)),
+        }
     }
 
     /// A point of a request body (a place given by its position, a

@@ -59,19 +59,9 @@ impl Trips {
             tz,
         )
         .await?;
-        self.announce(&mut tx, &offer).await?;
+        // Matched against the open needs after the commit (news).
+        crate::news::record(&mut tx, &offer.id).await?;
         creation.commit(&self.db, tx, &offer.to_api(tz)).await
-    }
-
-    async fn announce(&self, tx: &mut Tx, offer: &StoredOffer) -> Result<()> {
-        let territories = self
-            .territories
-            .covering([offer.territory_id.as_deref()])
-            .await?;
-        if let Some(view) = offer_view(offer, &territories) {
-            self.matching.announce(tx, &view).await?;
-        }
-        Ok(())
     }
 
     /// Pauses or resumes an offer, or changes its seats, detour or times;
@@ -124,7 +114,7 @@ impl Trips {
         )
         .await?;
         if !updated.paused {
-            self.announce(&mut tx, &updated).await?;
+            crate::news::record(&mut tx, &updated.id).await?;
         }
         let shown = updated.to_api(tz);
         if retimed || (updated.paused && !offer.paused) {

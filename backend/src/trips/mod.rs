@@ -1,7 +1,7 @@
 //! What drivers and passengers do with their offers and needs: post one,
 //! see who it matches, change it, withdraw it. These operations span
-//! several owners: an offer posted is announced to the passengers it can
-//! take (`matching`); an offer withdrawn or a need closed settles its
+//! several owners: an offer posted is recorded to be announced to the
+//! passengers it can take (`news`, after the commit); an offer withdrawn or a need closed settles its
 //! bookings first (`bookings`), then the row (`offers`, `needs`). The
 //! relays' and partners' APIs call the same operations.
 //!

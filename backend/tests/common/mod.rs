@@ -10,6 +10,7 @@
 
 pub mod booking;
 pub mod push;
+pub mod sms;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -153,6 +154,9 @@ impl Server {
                 "RUST_LOG",
                 std::env::var("LOTOCAR_TEST_LOG").unwrap_or_else(|_| "warn".into()),
             )
+            // News of new drivers are told at once (a test that needs
+            // the wait sets it).
+            .env("LOTOCAR_NEW_DRIVER_WAIT_SECONDS", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if self.options.dev {
@@ -329,6 +333,47 @@ impl Server {
 
     /// Signs in with a code (the server runs with --dev) and returns the
     /// bearer token.
+    /// The notifications of `token` once there are at least `n` (they are
+    /// written in the background: a trip's news, the dispatcher's work).
+    pub async fn inbox_with(&self, token: &str, n: usize) -> Vec<Value> {
+        let mut inbox = Vec::new();
+        for _ in 0..200 {
+            inbox = self
+                .get("/api/v1/notifications", Some(token))
+                .await
+                .body
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if inbox.len() >= n {
+                return inbox;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("fewer than {n} notifications after 10 s: {inbox:?}");
+    }
+
+    /// Waits until every trip posted or changed has been matched against
+    /// the open needs (its news written), as `/metrics` tells.
+    pub async fn trips_matched(&self) {
+        for _ in 0..200 {
+            let text = self
+                .http
+                .get(self.url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if text.lines().any(|l| l == "lotocar_trips_to_match 0") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("trips still waiting to be matched after 10 s");
+    }
+
     pub async fn sign_in(&self, contact: &str) -> String {
         let started = self
             .post("/api/v1/auth/start", None, &json!({ "contact": contact }))
