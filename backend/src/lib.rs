@@ -77,6 +77,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if config.demo {
         demo::seed(&state).await.context("demo seed failed")?;
     }
+    start_background(&state, &config);
+    // On stdout, for people and for the test harness that started us.
+    println!("lotocar listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(
+        http::listener(listener),
+        http::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Starts what runs beside the requests: the matching index is built, the
+/// dispatcher, the news of drivers and the scheduled jobs run.
+pub fn start_background(state: &AppState, config: &Config) {
     // Counting the statements of each request: no background work.
     let background = !config.dev_count_statements;
     if background {
@@ -107,17 +124,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(news::run(state.news.clone()));
         tokio::spawn(jobs::run(state.jobs.clone()));
     }
-    // On stdout, for people and for the test harness that started us.
-    println!("lotocar listening on http://{addr}");
-    tracing::info!(%addr, "listening");
-    axum::serve(
-        http::listener(listener),
-        http::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    tracing::info!("stopped");
-    Ok(())
 }
 
 async fn shutdown_signal() {

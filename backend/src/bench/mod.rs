@@ -3,6 +3,7 @@
 //! numbers mean something on any machine. Results are recorded in
 //! docs/benchmarks.md.
 
+mod http;
 mod lot;
 mod matching;
 mod places;
@@ -53,6 +54,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// The service over HTTP on a populated Lot: rates against /healthz
+    /// in the same run (matches, place search, posting trips with and
+    /// without open needs on their way, sign-in under load).
+    Http {
+        #[arg(long, default_value_t = 20_000)]
+        trips: usize,
+        /// Open needs on the way of the posted trips.
+        #[arg(long, default_value_t = 5_000)]
+        needs: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Encrypted, signed Web Push messages to a local receiver, against the
     /// same number of plain POSTs.
     Push {
@@ -77,6 +93,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         } => matching::matching(trips, needs, scan_needs, open_needs, probe_trips, seed),
         BenchCommand::LotScenario { seed } => lot::scenario(seed),
         BenchCommand::Push { count, concurrency } => push::push(count, concurrency).await,
+        BenchCommand::Http {
+            trips,
+            needs,
+            seconds,
+            seed,
+        } => http::http(trips, needs, seconds, seed).await,
     }
 }
 
