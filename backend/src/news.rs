@@ -17,7 +17,7 @@
 //!
 //! The one writer of `offer_events`, `driver_news` and `need_digests`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use lotocar_shared::schedule::clock_time;
@@ -123,15 +123,26 @@ impl News {
         }
         // The trips were committed with their events: the index sees them.
         self.matching.sync().await?;
-        let mut found = Vec::new();
-        let mut seen = HashSet::new();
-        for (_, offer_id) in &claimed {
-            if seen.insert(offer_id.as_str()) {
-                found.extend(self.found_for(offer_id).await?);
+        // Events of one trip are matched once; each trip's news are
+        // committed on their own, so that the writer is held briefly.
+        let mut by_offer: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (id, offer_id) in &claimed {
+            match by_offer.iter_mut().find(|(o, _)| o == offer_id) {
+                Some((_, ids)) => ids.push(id),
+                None => by_offer.push((offer_id, vec![id])),
             }
         }
+        for (offer_id, events) in by_offer {
+            let found = self.found_for(offer_id).await?;
+            self.write_news(owner, &events, found).await?;
+        }
+        Ok(claimed.len())
+    }
+
+    /// Writes a trip's news and forgets its events, in one transaction.
+    async fn write_news(&self, owner: &str, events: &[&str], mut found: Vec<Found>) -> Result<()> {
         // In a steady order, so that two instances lock rows alike.
-        found.sort_by(|a, b| (&a.need_id, &a.offer_id).cmp(&(&b.need_id, &b.offer_id)));
+        found.sort_by(|a, b| a.need_id.cmp(&b.need_id));
         let mut news_for = std::collections::BTreeSet::new();
         let mut tx = self.db.begin_write().await?;
         let found_at = now_ms();
@@ -182,18 +193,17 @@ impl News {
             }
             query.execute(&mut *tx).await?;
         }
-        let ids: Vec<&str> = claimed.iter().map(|(id, _)| id.as_str()).collect();
         let sql = format!(
             "DELETE FROM offer_events WHERE lease_owner = $1 AND id IN ({})",
-            placeholders(2, ids.len())
+            placeholders(2, events.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner);
-        for id in &ids {
+        for id in events {
             query = query.bind(*id);
         }
         query.execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(claimed.len())
+        Ok(())
     }
 
     /// The open needs `offer_id` can serve, each with its best way;
