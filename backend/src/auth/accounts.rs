@@ -28,9 +28,8 @@ struct UserRecord {
 const USER_COLUMNS: &str =
     "id, display_name, phone, email, preferred_channel, share_phone, share_email, created_at";
 
-/// The id of the user who signs in with `contact`, created if new.
-pub async fn find_or_create(db: &Db, contact: &Contact) -> Result<String, sqlx::Error> {
-    let (lookup, insert) = match contact {
+fn user_by_contact(contact: &Contact) -> (&'static str, &'static str) {
+    match contact {
         Contact::Phone(_) => (
             "SELECT id FROM users WHERE phone = $1",
             "INSERT INTO users (id, display_name, phone, email, preferred_channel, created_at, updated_at, last_seen_at)
@@ -41,7 +40,25 @@ pub async fn find_or_create(db: &Db, contact: &Contact) -> Result<String, sqlx::
             "INSERT INTO users (id, display_name, phone, email, preferred_channel, created_at, updated_at, last_seen_at)
              VALUES ($2, '', NULL, $1, 'email', $3, $3, $3) ON CONFLICT DO NOTHING",
         ),
-    };
+    }
+}
+
+/// The id of the user who signs in with `contact`, created if new.
+pub async fn find_or_create(db: &Db, contact: &Contact) -> Result<String, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let id = find_or_create_in(db, &mut tx, contact).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The same in `tx`: read first without the writer, created in `tx` only
+/// if new.
+pub async fn find_or_create_in(
+    db: &Db,
+    tx: &mut Tx,
+    contact: &Contact,
+) -> Result<String, sqlx::Error> {
+    let (lookup, insert) = user_by_contact(contact);
     if let Some((id,)) = sqlx::query_as::<_, (String,)>(lookup)
         .bind(contact.as_str())
         .fetch_optional(&db.pool)
@@ -53,12 +70,12 @@ pub async fn find_or_create(db: &Db, contact: &Contact) -> Result<String, sqlx::
         .bind(contact.as_str())
         .bind(new_id())
         .bind(now_ms())
-        .execute(&db.writer)
+        .execute(&mut **tx)
         .await?;
     // Whoever won a concurrent first sign-in, this reads their row.
     let (id,): (String,) = sqlx::query_as(lookup)
         .bind(contact.as_str())
-        .fetch_one(&db.pool)
+        .fetch_one(&mut **tx)
         .await?;
     Ok(id)
 }

@@ -26,23 +26,25 @@ const HOUR_MS: i64 = 3_600_000;
 /// Sends a code to `contact`, within the limits per address and per contact.
 pub async fn send_code(auth: &Auth, contact: &Contact, ip: IpAddr) -> Result<AuthStarted> {
     let settings = &auth.settings;
-    rate_limit(
-        &auth.db,
-        &format!("ip:{ip}"),
-        settings.signin_per_ip_hour,
-        HOUR_MS,
-        "Trop de demandes de connexion depuis cette adresse.",
-    )
-    .await?;
-    rate_limit(
-        &auth.db,
-        &format!("contact:{contact}"),
-        settings.codes_per_contact_hour,
-        HOUR_MS,
-        "Trop de codes demandés pour ce contact.",
-    )
-    .await?;
-
+    // The limits and the code in one transaction: one wait for the writer.
+    let mut tx = auth.db.begin_write().await?;
+    for (bucket, limit, detail) in [
+        (
+            format!("ip:{ip}"),
+            settings.signin_per_ip_hour,
+            "Trop de demandes de connexion depuis cette adresse.",
+        ),
+        (
+            format!("contact:{contact}"),
+            settings.codes_per_contact_hour,
+            "Trop de codes demandés pour ce contact.",
+        ),
+    ] {
+        if let Some(refused) = hit(&mut tx, &bucket, limit, HOUR_MS, detail).await? {
+            tx.commit().await?;
+            return Err(refused);
+        }
+    }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
     let now = now_ms();
     sqlx::query(
@@ -54,8 +56,9 @@ pub async fn send_code(auth: &Auth, contact: &Contact, ip: IpAddr) -> Result<Aut
     .bind(hash_code(&auth.code_secret, contact, &code))
     .bind(now + i64::from(CODE_TTL_SECONDS) * 1000)
     .bind(now)
-    .execute(&auth.db.writer)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
 
     // Sent at once through the SMS or e-mail transport (the default ones
     // write to the log, where an operator can read the code).
@@ -95,16 +98,22 @@ pub async fn send_code(auth: &Auth, contact: &Contact, ip: IpAddr) -> Result<Aut
 
 /// Exchanges a code for a session; creates the account on first sign-in.
 pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> Result<AuthSession> {
-    rate_limit(
-        &auth.db,
+    // The limit and the attempt in one transaction, committed before the
+    // code is compared: each attempt is spent atomically, so that
+    // parallel guesses cannot exceed the allowance.
+    let mut tx = auth.db.begin_write().await?;
+    if let Some(refused) = hit(
+        &mut tx,
         &format!("ip:{ip}"),
         auth.settings.signin_per_ip_hour,
         HOUR_MS,
         "Trop de tentatives de connexion depuis cette adresse.",
     )
-    .await?;
-    // Each attempt is spent atomically, so that parallel guesses cannot
-    // exceed the allowance.
+    .await?
+    {
+        tx.commit().await?;
+        return Err(refused);
+    }
     let row: Option<(String, i64)> = sqlx::query_as(
         "UPDATE sign_in_codes SET attempts = attempts + 1
          WHERE contact = $1 AND attempts < $2 AND expires_at > $3
@@ -113,8 +122,9 @@ pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> R
     .bind(contact.as_str())
     .bind(CODE_MAX_ATTEMPTS)
     .bind(now_ms())
-    .fetch_optional(&auth.db.writer)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     let Some((stored, attempts)) = row else {
         return Err(Error::field(
             "code",
@@ -136,11 +146,13 @@ pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> R
             },
         ));
     }
-    // Only the request that consumes the code signs in.
+    // Only the request that consumes the code signs in; the account and
+    // the session in the same transaction.
+    let mut tx = auth.db.begin_write().await?;
     let consumed = sqlx::query("DELETE FROM sign_in_codes WHERE contact = $1 AND code_hash = $2")
         .bind(contact.as_str())
         .bind(&stored)
-        .execute(&auth.db.writer)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
     if consumed == 0 {
@@ -149,8 +161,9 @@ pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> R
             "Ce code vient d'être utilisé. Demandez un nouveau code.",
         ));
     }
-    let user_id = accounts::find_or_create(&auth.db, contact).await?;
-    let token = new_session(&auth.db, &user_id, auth.settings.session_days).await?;
+    let user_id = accounts::find_or_create_in(&auth.db, &mut tx, contact).await?;
+    let token = new_session_in(&mut tx, &user_id, auth.settings.session_days).await?;
+    tx.commit().await?;
     let me = accounts::me(&auth.db, &user_id).await?;
     Ok(AuthSession {
         token,
@@ -259,54 +272,52 @@ pub fn hash_code(secret: &[u8], contact: &Contact, code: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Records one request in `bucket`; refuses it with 429 when `limit`
-/// requests were already made in the last `window_ms`. Counting and
-/// recording are one step, whatever the concurrency: the bucket's row is
-/// updated first, so parallel requests of one bucket wait for each other
-/// (its row lock on PostgreSQL; the write lock on SQLite).
-pub async fn rate_limit(
-    db: &Db,
+/// Records one request in `bucket`, in `tx`; when `limit` requests were
+/// already made in the last `window_ms`, records nothing and returns the
+/// refusal (429) for the caller to give once `tx` is committed. Counting
+/// and recording are one step, whatever the concurrency: the bucket's row
+/// is updated first, so parallel requests of one bucket wait for each
+/// other (its row lock on PostgreSQL; the write lock on SQLite).
+async fn hit(
+    tx: &mut Tx,
     bucket: &str,
     limit: u32,
     window_ms: i64,
     detail: &str,
-) -> Result<()> {
+) -> Result<Option<Error>> {
     let now = now_ms();
-    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO rate_limit_buckets (bucket, touched_at) VALUES ($1, $2)
          ON CONFLICT (bucket) DO UPDATE SET touched_at = $2",
     )
     .bind(bucket)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1 AND at <= $2")
         .bind(bucket)
         .bind(now - window_ms)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
         "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM rate_limit_hits WHERE bucket = $1",
     )
     .bind(bucket)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     if count >= i64::from(limit) {
-        tx.commit().await?;
         let wait_ms = oldest.unwrap_or(now) + window_ms - now;
-        return Err(Error::TooManyRequests {
+        return Ok(Some(Error::TooManyRequests {
             retry_after: (wait_ms.max(1000) as u64).div_ceil(1000),
             detail: detail.to_string(),
-        });
+        }));
     }
     sqlx::query("INSERT INTO rate_limit_hits (bucket, at) VALUES ($1, $2)")
         .bind(bucket)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(None)
 }
 
 /// Forgets what is over: expired codes, hits older than `keep_ms`, and the
@@ -333,6 +344,14 @@ pub async fn purge_expired(db: &Db, keep_ms: i64) -> Result<()> {
 /// Opens a session for `user_id` and returns its bearer token (256 random
 /// bits, base64url); only its hash is stored.
 pub async fn new_session(db: &Db, user_id: &str, days: u32) -> Result<String, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let token = new_session_in(&mut tx, user_id, days).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// The same, in `tx`.
+pub async fn new_session_in(tx: &mut Tx, user_id: &str, days: u32) -> Result<String, sqlx::Error> {
     let mut bytes = [0u8; 32];
     rand::rng().fill(&mut bytes);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
@@ -345,7 +364,7 @@ pub async fn new_session(db: &Db, user_id: &str, days: u32) -> Result<String, sq
     .bind(user_id)
     .bind(now)
     .bind(now + i64::from(days) * 86_400_000)
-    .execute(&db.writer)
+    .execute(&mut **tx)
     .await?;
     Ok(token)
 }

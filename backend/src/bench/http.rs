@@ -277,6 +277,32 @@ async fn run(
     let need_id = need["id"].as_str().unwrap_or_default().to_string();
     let matches = need["matches"].as_array().map_or(0, Vec::len);
     println!("{}", json!({ "step": "need", "matches": matches }));
+    // The same work in process, without HTTP: matching, then with seats.
+    {
+        let stored = crate::needs::get(&db.pool, &need_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the need"))?;
+        let territories = state.territories.covering([Some(lot.id.as_str())]).await?;
+        let view = crate::matching::need_view(&stored, &territories)
+            .ok_or_else(|| anyhow::anyhow!("an open need"))?;
+        let runs = 200;
+        let t = Instant::now();
+        for _ in 0..runs {
+            state.matching.for_need(&view).await?;
+        }
+        let matching_ms = t.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+        let t = Instant::now();
+        for _ in 0..runs {
+            state.trips.matches_of(&stored).await?;
+        }
+        let with_seats_ms = t.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+        println!(
+            "{}",
+            json!({ "step": "matches in process, one at a time",
+                    "for_need_ms": (matching_ms * 1000.0).round() / 1000.0,
+                    "with_seats_ms": (with_seats_ms * 1000.0).round() / 1000.0 })
+        );
+    }
     let m = load(
         16,
         seconds,
