@@ -140,14 +140,19 @@ impl Db {
 }
 
 /// The next number of the change sequence, taken inside the writing
-/// transaction. The counter row stays locked until commit, so numbers
-/// become visible in order (see migrations/*/0002_matching.sql).
+/// transaction. On SQLite the counter row stays locked until commit (there
+/// is one writer anyway), so numbers become visible in order; on
+/// PostgreSQL a sequence gives them without blocking and readers bound
+/// what they read by a visibility watermark (see `last_change` and
+/// migrations/postgres/0011_change_sequence.sql).
 pub async fn next_change(tx: &mut Tx) -> Result<i64, sqlx::Error> {
     use sqlx::Row;
-    sqlx::query("UPDATE change_counter SET value = value + 1 WHERE name = 'global' RETURNING value")
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("value")
+    let sql = if tx.backend_name().eq_ignore_ascii_case("postgresql") {
+        "SELECT lotocar_next_change() AS value"
+    } else {
+        "UPDATE change_counter SET value = value + 1 WHERE name = 'global' RETURNING value"
+    };
+    sqlx::query(sql).fetch_one(&mut **tx).await?.try_get("value")
 }
 
 /// Database statements run by this process, counted from sqlx's statement
@@ -245,14 +250,20 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
         .is_some_and(|e| e.is_unique_violation())
 }
 
-/// The highest committed number of the change sequence: every number up to
-/// it is committed too (the counter row serialises writers).
+/// The cursor's upper bound: a number of the change sequence such that
+/// every transaction holding a number up to it has ended, so that what a
+/// later statement reads up to it is final (nothing committed at or below
+/// it can appear afterwards). SQLite: the counter row (writers serialise
+/// on it); PostgreSQL: the visibility watermark of
+/// migrations/postgres/0011_change_sequence.sql, which waits for the
+/// transactions in progress to end (a few milliseconds: writes are short).
 pub async fn last_change(db: &Db) -> Result<i64, sqlx::Error> {
     use sqlx::Row;
-    sqlx::query("SELECT value FROM change_counter WHERE name = 'global'")
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("value")
+    let sql = match db.dialect {
+        Dialect::Sqlite => "SELECT value FROM change_counter WHERE name = 'global'",
+        Dialect::Postgres => "SELECT lotocar_last_change() AS value",
+    };
+    sqlx::query(sql).fetch_one(&db.pool).await?.try_get("value")
 }
 
 // ---------------------------------------------------------------------------

@@ -35,8 +35,8 @@ struct Flags {
 }
 
 /// What one load step measured.
-struct Measured {
-    rate: f64,
+pub(super) struct Measured {
+    pub(super) rate: f64,
     p50_ms: f64,
     p99_ms: f64,
     errors: usize,
@@ -44,7 +44,7 @@ struct Measured {
 
 /// Keeps `concurrency` requests in flight for `seconds`; `make` builds the
 /// i-th request.
-async fn load(
+pub(super) async fn load(
     concurrency: usize,
     seconds: f64,
     make: Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>,
@@ -95,7 +95,7 @@ async fn load(
     }
 }
 
-fn report(step: &str, concurrency: usize, m: &Measured, healthz: f64) {
+pub(super) fn report(step: &str, concurrency: usize, m: &Measured, healthz: f64) {
     println!(
         "{}",
         json!({
@@ -108,7 +108,7 @@ fn report(step: &str, concurrency: usize, m: &Measured, healthz: f64) {
 }
 
 /// A signed-in account (a session opened directly).
-async fn account(db: &Db, phone: String, name: &str) -> anyhow::Result<(String, String)> {
+pub(super) async fn account(db: &Db, phone: String, name: &str) -> anyhow::Result<(String, String)> {
     let contact: Contact = phone.parse().map_err(anyhow::Error::msg)?;
     let id = accounts::find_or_create(db, &contact).await?;
     accounts::set_name_and_sharing(db, &id, name, false).await?;
@@ -116,7 +116,7 @@ async fn account(db: &Db, phone: String, name: &str) -> anyhow::Result<(String, 
 }
 
 /// A trip posted through the API, toward Figeac from around Livernon.
-fn probe_trip(i: usize) -> Value {
+pub(super) fn probe_trip(i: usize) -> Value {
     let start = crate::db::now().date_naive() + Days::days(1);
     json!({
         "origin": { "place_id": "commune:46176" },

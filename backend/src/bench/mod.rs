@@ -9,6 +9,7 @@ mod matching;
 mod places;
 mod push;
 mod world;
+mod writes;
 
 use std::time::Duration;
 
@@ -69,6 +70,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write throughput with several instances on one database
+    /// (`DATABASE_URL`; PostgreSQL for a region): trips and needs posted
+    /// through one instance, then spread over all, against /healthz.
+    Writes {
+        #[arg(long, default_value_t = 2)]
+        instances: usize,
+        /// Requests in flight, in all.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// Encrypted, signed Web Push messages to a local receiver, against the
     /// same number of plain POSTs.
     Push {
@@ -99,6 +113,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             seconds,
             seed,
         } => http::http(trips, needs, seconds, seed).await,
+        BenchCommand::Writes {
+            instances,
+            concurrency,
+            seconds,
+        } => writes::writes(instances, concurrency, seconds).await,
     }
 }
 
