@@ -52,12 +52,14 @@ async fn instance(config: &Config, seed: bool) -> anyhow::Result<String> {
     Ok(base)
 }
 
-/// A need of Livernon to Figeac, one day of the next two weeks.
+/// A need of Gourdon to Cahors, one day of the next two weeks: away from
+/// the trips posted before (Livernon to Figeac), so that what is measured
+/// is the write, not the matching of thousands of trips.
 fn need_body(i: usize) -> Value {
     let date = crate::db::now().date_naive() + Days::days(1 + (i % 13) as i64);
     json!({
-        "origin": { "place_id": "commune:46176" },
-        "destination": { "place_id": "commune:46102" },
+        "origin": { "place_id": "commune:46127" },
+        "destination": { "place_id": "commune:46042" },
         "schedule": { "kind": "once", "date": date.to_string(),
                       "arrive_by": format!("09:{:02}", (i % 6) * 10), "flexibility_minutes": 30 },
         "seats": 1, "purpose": "medical",
