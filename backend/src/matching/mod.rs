@@ -121,9 +121,15 @@ impl Matching {
     /// left is the index's, as when it was built up by posting).
     pub async fn sync(&self) -> Result<()> {
         let matcher = &self.matcher;
+        // The bound is read before queueing for the lock: on PostgreSQL it
+        // waits for the writes in flight, and requests wait for them side
+        // by side rather than one after another behind the lock.
+        let upto = crate::db::last_change(&self.db).await?;
+        if upto <= matcher.index.last_change() {
+            return Ok(());
+        }
         let _one_at_a_time = matcher.sync_lock.lock().await;
         let mut since = matcher.index.last_change();
-        let upto = crate::db::last_change(&self.db).await?;
         if upto <= since {
             return Ok(());
         }
