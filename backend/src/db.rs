@@ -152,7 +152,10 @@ pub async fn next_change(tx: &mut Tx) -> Result<i64, sqlx::Error> {
     } else {
         "UPDATE change_counter SET value = value + 1 WHERE name = 'global' RETURNING value"
     };
-    sqlx::query(sql).fetch_one(&mut **tx).await?.try_get("value")
+    sqlx::query(sql)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("value")
 }
 
 /// Database statements run by this process, counted from sqlx's statement

@@ -39,9 +39,7 @@ fn index_offers(metrics: &str) -> Option<u64> {
         .and_then(|n| n.trim().parse().ok())
 }
 
-async fn nothing_committed_before_a_cursor_is_missed_with_two_instances_writing(
-    backend: Backend,
-) {
+async fn nothing_committed_before_a_cursor_is_missed_with_two_instances_writing(backend: Backend) {
     let first = Server::start(backend).await;
     let second = first.another_instance().await;
     let instances = [&first, &second];
@@ -102,7 +100,10 @@ async fn nothing_committed_before_a_cursor_is_missed_with_two_instances_writing(
 
     let (posted, (seen, pages)) = tokio::join!(writers, follower);
     assert_eq!(posted.len(), WRITERS * TRIPS_EACH);
-    assert!(pages > 2, "the app synced while trips were written ({pages} pages)");
+    assert!(
+        pages > 2,
+        "the app synced while trips were written ({pages} pages)"
+    );
     let missed: Vec<&String> = posted.iter().filter(|id| !seen.contains_key(*id)).collect();
     assert!(
         missed.is_empty(),
@@ -128,7 +129,10 @@ async fn nothing_committed_before_a_cursor_is_missed_with_two_instances_writing(
     let need_id = need.body["id"].as_str().unwrap();
     for server in instances {
         let matches = server
-            .get(&format!("/api/v1/requests/{need_id}/matches"), Some(&passenger))
+            .get(
+                &format!("/api/v1/requests/{need_id}/matches"),
+                Some(&passenger),
+            )
             .await;
         assert_eq!(matches.status, StatusCode::OK, "{}", matches.body);
         assert!(!matches.body.as_array().unwrap().is_empty());

@@ -108,7 +108,11 @@ pub(super) fn report(step: &str, concurrency: usize, m: &Measured, healthz: f64)
 }
 
 /// A signed-in account (a session opened directly).
-pub(super) async fn account(db: &Db, phone: String, name: &str) -> anyhow::Result<(String, String)> {
+pub(super) async fn account(
+    db: &Db,
+    phone: String,
+    name: &str,
+) -> anyhow::Result<(String, String)> {
     let contact: Contact = phone.parse().map_err(anyhow::Error::msg)?;
     let id = accounts::find_or_create(db, &contact).await?;
     accounts::set_name_and_sharing(db, &id, name, false).await?;
