@@ -38,6 +38,8 @@ const EVENTS_PER_ROUND: i64 = 16;
 const DIGESTS_PER_ROUND: i64 = 50;
 /// Rows written per statement.
 const ROWS_PER_STATEMENT: usize = 200;
+/// Needs whose news of one trip are committed together.
+const NEEDS_PER_TRANSACTION: usize = 400;
 /// How long a lease on an event lasts.
 const LEASE_MS: i64 = 60_000;
 /// Drivers named in a digest (the others are counted).
@@ -139,13 +141,35 @@ impl News {
         Ok(claimed.len())
     }
 
-    /// Writes a trip's news and forgets its events, in one transaction.
+    /// Writes a trip's news, a few hundred needs per transaction so that
+    /// the one writer of SQLite is never held long (a sign-in waits for it),
+    /// then forgets the trip's events. A crash in between loses nothing:
+    /// the events stay, the trip is matched again, and news already
+    /// written are not written twice (nor their digests moved).
     async fn write_news(&self, owner: &str, events: &[&str], mut found: Vec<Found>) -> Result<()> {
         // In a steady order, so that two instances lock rows alike.
         found.sort_by(|a, b| a.need_id.cmp(&b.need_id));
-        let mut news_for = std::collections::BTreeSet::new();
-        let mut tx = self.db.begin_write().await?;
         let found_at = now_ms();
+        for part in found.chunks(NEEDS_PER_TRANSACTION) {
+            let mut tx = self.db.begin_write().await?;
+            self.write_part(&mut tx, part, found_at).await?;
+            tx.commit().await?;
+        }
+        let sql = format!(
+            "DELETE FROM offer_events WHERE lease_owner = $1 AND id IN ({})",
+            placeholders(2, events.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner);
+        for id in events {
+            query = query.bind(*id);
+        }
+        query.execute(&self.db.writer).await?;
+        Ok(())
+    }
+
+    /// Some needs' news of one trip, and their digests, in `tx`.
+    async fn write_part(&self, tx: &mut Tx, found: &[Found], found_at: i64) -> Result<()> {
+        let mut news_for = std::collections::BTreeSet::new();
         for chunk in found.chunks(ROWS_PER_STATEMENT) {
             let rows = (0..chunk.len())
                 .map(|i| format!("({})", placeholders(i * 8 + 1, 8)))
@@ -167,7 +191,7 @@ impl News {
                     .bind(f.rank.2)
                     .bind(i64::from(f.same_day));
             }
-            for row in query.fetch_all(&mut *tx).await? {
+            for row in query.fetch_all(&mut **tx).await? {
                 news_for.insert(row.try_get::<String, _>("need_id")?);
             }
         }
@@ -191,18 +215,8 @@ impl News {
             for id in chunk {
                 query = query.bind(id);
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut **tx).await?;
         }
-        let sql = format!(
-            "DELETE FROM offer_events WHERE lease_owner = $1 AND id IN ({})",
-            placeholders(2, events.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner);
-        for id in events {
-            query = query.bind(*id);
-        }
-        query.execute(&mut *tx).await?;
-        tx.commit().await?;
         Ok(())
     }
 
