@@ -32,13 +32,6 @@ fn offers_in(page: &Value) -> Vec<String> {
         .collect()
 }
 
-fn index_offers(metrics: &str) -> Option<u64> {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("lotocar_index_entries{kind=\"offer\"} "))
-        .and_then(|n| n.trim().parse().ok())
-}
-
 async fn nothing_committed_before_a_cursor_is_missed_with_two_instances_writing(backend: Backend) {
     let first = Server::start(backend).await;
     let second = first.another_instance().await;
@@ -136,15 +129,9 @@ async fn nothing_committed_before_a_cursor_is_missed_with_two_instances_writing(
             .await;
         assert_eq!(matches.status, StatusCode::OK, "{}", matches.body);
         assert!(!matches.body.as_array().unwrap().is_empty());
-        let metrics = reqwest::get(server.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
         assert_eq!(
-            index_offers(&metrics),
-            Some(posted.len() as u64),
+            server.indexed().await.0,
+            posted.len() as i64,
             "{}",
             server.url("")
         );

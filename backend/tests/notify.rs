@@ -191,15 +191,7 @@ async fn failed_pushes_are_retried_then_given_up(backend: Backend) {
     commuting_driver(&server, "0611111111", false).await;
     let mut metrics = String::new();
     for _ in 0..200 {
-        metrics = server
-            .http
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        metrics = server.metrics().await;
         if metrics.contains("lotocar_deliveries{channel=\"push\",status=\"dead\"} 1") {
             break;
         }

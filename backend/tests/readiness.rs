@@ -9,27 +9,6 @@ use reqwest::StatusCode;
 
 on_both_databases!(the_service_is_ready_only_with_its_index_built);
 
-/// The index sizes this instance reports in /metrics.
-async fn indexed(server: &Server) -> (i64, i64) {
-    let text = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let of = |kind: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("lotocar_index_entries{{kind=\"{kind}\"}} ")))
-            .expect("index sizes in /metrics")
-            .parse()
-            .unwrap()
-    };
-    (of("offer"), of("need"))
-}
-
 async fn the_service_is_ready_only_with_its_index_built(backend: Backend) {
     let mut server = Server::start_with(backend, many_sign_ins()).await;
     let trips = 60;
@@ -62,5 +41,5 @@ async fn the_service_is_ready_only_with_its_index_built(backend: Backend) {
         assert!(polls < 2000, "not ready after {polls} tries");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    assert_eq!(indexed(&server).await, (trips, 1));
+    assert_eq!(server.indexed().await, (trips, 1));
 }

@@ -14,16 +14,10 @@ on_both_databases!(the_main_endpoints_run_a_fixed_number_of_statements_whatever_
 
 /// The server's statement counter.
 async fn counted(server: &Server) -> i64 {
-    let text = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
+    server
+        .metrics()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .find_map(|l| l.strip_prefix("lotocar_sql_statements "))
         .expect("statements are counted")
         .parse()

@@ -353,20 +353,42 @@ impl Server {
         panic!("fewer than {n} notifications after 10 s: {inbox:?}");
     }
 
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The sizes (trips, needs) of this instance's matching index, as
+    /// `/metrics` tells.
+    pub async fn indexed(&self) -> (i64, i64) {
+        let text = self.metrics().await;
+        let of = |kind: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("lotocar_index_entries{{kind=\"{kind}\"}} ")))
+                .expect("index sizes in /metrics")
+                .parse()
+                .unwrap()
+        };
+        (of("offer"), of("need"))
+    }
+
     /// Waits until every trip posted or changed has been matched against
     /// the open needs (its news written), as `/metrics` tells.
     pub async fn trips_matched(&self) {
         for _ in 0..200 {
-            let text = self
-                .http
-                .get(self.url("/metrics"))
-                .send()
+            if self
+                .metrics()
                 .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            if text.lines().any(|l| l == "lotocar_trips_to_match 0") {
+                .lines()
+                .any(|l| l == "lotocar_trips_to_match 0")
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
