@@ -2,7 +2,7 @@
 // cancelling her confirmed seat or her need (and keeping them), then the
 // driver deleting the trip.
 // Usage: node confirm.mjs <base-url> <screenshot-dir> <driver contact> <passenger shown name> <passenger contact> <driver shown name>
-import { launch, newPage, shooter, signIn, timeout } from "./lib.mjs";
+import { back, launch, newPage, shooter, signIn, timeout } from "./lib.mjs";
 
 const [base, shots, contact, passenger, passengerContact, driver, width = "360"] = process.argv.slice(2);
 // A phone (360 px wide) or a desktop screen.
@@ -38,8 +38,8 @@ try {
   await rider.waitForTimeout(500);
   const status = (await rider.textContent("#booking-status")).trim();
   if (!/confirm/i.test(status)) fail(`after « Non », the booking is « ${status} »`);
-  await rider.locator("button.back").click();
-  await rider.locator("button.back").click();
+  await back(rider, "h1:has-text('Mes réservations')");
+  await back(rider, "#go-ride");
   await rider.click("#go-ride");
   const need = rider.locator(".card.need").first();
   await need.waitFor({ timeout });

@@ -3,7 +3,7 @@
 // keyboard's Enter sends the form; a mistake is shown next to its field,
 // which gets the focus, with a summary on top.
 // Usage: node forms.mjs <base-url> <screenshot-dir>
-import { launch, newPage, pickPlace, shooter, signIn, timeout } from "./lib.mjs";
+import { back, launch, newPage, pickPlace, shooter, signIn, timeout } from "./lib.mjs";
 
 const [base, shots, width = "360"] = process.argv.slice(2);
 // A phone (360 px wide) or a desktop screen.
@@ -93,8 +93,8 @@ try {
 
   // A trip: both places typed in full and sent at once with Enter, before
   // any suggestion could be tapped.
-  await page.locator("button.back").click();
-  await page.locator("button.back").click();
+  await back(page, "#new-request");
+  await back(page, "#go-drive");
   await page.click("#go-drive");
   await page.click("#new-offer");
   await page.waitForSelector("#offer-from", { timeout });

@@ -83,3 +83,11 @@ export async function openPerson(page, name) {
   await person.locator("button", { hasText: "Ouvrir" }).click();
   await page.waitForSelector("#request-for", { timeout });
 }
+
+// Taps « Retour » and waits for the screen it leads to (`arrived`, a
+// selector): a second tap sent before the first has shown its screen would
+// land on the old button and be lost.
+export async function back(page, arrived) {
+  await page.locator("button.back").click();
+  await page.waitForSelector(arrived, { timeout });
+}

@@ -81,15 +81,36 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // On stdout, for people and for the test harness that started us.
     println!("lotocar listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(
+    // On SIGTERM: no new connection, the live streams end, the requests in
+    // flight finish; those still running after the grace period are cut.
+    let live = state.notify.live.clone();
+    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+    let server = axum::serve(
         http::listener(listener),
         http::app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        live.close();
+        stopping.send_replace(true);
+    });
+    tokio::select! {
+        served = server.into_future() => served?,
+        () = async {
+            let _ = stopped.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(STOP_GRACE).await;
+        } => tracing::warn!(
+            seconds = STOP_GRACE.as_secs(),
+            "requests still running after the grace period: stopping anyway"
+        ),
+    }
     tracing::info!("stopped");
     Ok(())
 }
+
+/// How long the requests in flight may take to finish once asked to stop
+/// (systemd's default stop timeout is 90 s).
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Starts what runs beside the requests: the matching index is built, the
 /// dispatcher, the news of drivers and the scheduled jobs run.

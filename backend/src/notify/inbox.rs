@@ -13,7 +13,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use lotocar_shared::api::{Notification, Problem};
 use serde::Deserialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use utoipa_axum::router::OpenApiRouter;
@@ -104,12 +104,17 @@ pub struct LiveNote {
 /// The live feed of this instance.
 pub struct Live {
     sender: broadcast::Sender<Arc<LiveNote>>,
+    /// Set when the server stops: the open streams end, so that the
+    /// requests in flight can finish and the process exit (a stream never
+    /// ends by itself).
+    closing: watch::Sender<bool>,
 }
 
 impl Default for Live {
     fn default() -> Self {
         Live {
             sender: broadcast::channel(4096).0,
+            closing: watch::channel(false).0,
         }
     }
 }
@@ -117,6 +122,20 @@ impl Default for Live {
 impl Live {
     pub fn clients(&self) -> usize {
         self.sender.receiver_count()
+    }
+
+    /// Ends every open stream, and those opened from now on at once (the
+    /// client reconnects, to another instance or to this one restarted).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves when the server stops.
+    fn closed(&self) -> impl Future<Output = ()> + use<> {
+        let mut closing = self.closing.subscribe();
+        async move {
+            let _ = closing.wait_for(|closed| *closed).await;
+        }
     }
 }
 
@@ -238,7 +257,8 @@ async fn events(
         }
         _ => None,
     });
-    Ok(Sse::new(first.chain(live)).keep_alive(
+    let stream = futures_util::StreamExt::take_until(first.chain(live), notify.live.closed());
+    Ok(Sse::new(stream).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(15))
             .text("ping"),

@@ -208,10 +208,13 @@ pub fn App() -> Element {
         let snapshot = engine.store.clone();
         (Arc::new(tokio::sync::Mutex::new(engine)), snapshot)
     });
-    let engine = use_signal(|| initial.0.clone());
-    let store = use_signal(|| initial.1.clone());
-    let flash = use_signal(|| None);
-    let arrival = use_signal(|| None);
+    // Owned by the root scope, not this one: the tasks that outlive a
+    // screen (`spawn_forever`: the push subscription, the browser session)
+    // run there and use them.
+    let engine = use_hook(|| Signal::new_in_scope(initial.0.clone(), ScopeId::ROOT));
+    let store = use_hook(|| Signal::new_in_scope(initial.1.clone(), ScopeId::ROOT));
+    let flash = use_hook(|| Signal::new_in_scope(None, ScopeId::ROOT));
+    let arrival = use_hook(|| Signal::new_in_scope(None, ScopeId::ROOT));
     let app = use_context_provider(|| AppHandle {
         engine,
         store,
