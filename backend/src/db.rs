@@ -8,7 +8,7 @@
 //!   writers queue on the lock instead of failing on upgrade;
 //! - each dialect has its own migrations folder (column types differ).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -40,6 +40,87 @@ pub type Tx = Transaction<'static, Any>;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// The SQLite database's file name in the data directory.
+pub const SQLITE_FILE: &str = "lotocar.db";
+
+/// The SQLite file the server works on (`lotocar.db` in the data directory,
+/// or the path of a `sqlite:` URL); `None` on PostgreSQL.
+pub fn sqlite_file(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    match database_url {
+        None => Ok(Some(data_dir.join(SQLITE_FILE))),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(None),
+        Some(url) if url.starts_with("sqlite:") => {
+            let path = url
+                .trim_start_matches("sqlite:")
+                .trim_start_matches("//")
+                .split('?')
+                .next()
+                .unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                anyhow::bail!("DATABASE_URL names no SQLite file");
+            }
+            Ok(Some(PathBuf::from(path)))
+        }
+        Some(other) => anyhow::bail!(
+            "DATABASE_URL must start with postgres:// or sqlite: (got {})",
+            other.split(':').next().unwrap_or_default()
+        ),
+    }
+}
+
+/// The newest SQLite migration this build knows (a backup made by a newer
+/// version is not restored by an older one).
+pub fn newest_sqlite_migration() -> i64 {
+    SQLITE_MIGRATIONS
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Held by every server working on a SQLite file (shared: several
+/// instances may), and taken alone by a restoration, which so never
+/// replaces a file under a running server, nor lets one start meanwhile.
+pub struct FileLock {
+    _file: std::fs::File,
+}
+
+impl FileLock {
+    fn open(db_file: &Path) -> anyhow::Result<std::fs::File> {
+        let mut name = db_file.as_os_str().to_owned();
+        name.push(".lock");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&name)
+            .with_context(|| format!("cannot open {}", PathBuf::from(name).display()))
+    }
+
+    /// For a server: shared with the other servers on the file.
+    pub fn serving(db_file: &Path) -> anyhow::Result<FileLock> {
+        let file = Self::open(db_file)?;
+        match file.try_lock_shared() {
+            Ok(()) => Ok(FileLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "{} is being restored (lotocar admin restore): start the server once it is done",
+                db_file.display()
+            ),
+            Err(std::fs::TryLockError::Error(err)) => Err(err.into()),
+        }
+    }
+
+    /// For a restoration: alone, or `None` while a server works on it.
+    pub fn alone(db_file: &Path) -> anyhow::Result<Option<FileLock>> {
+        let file = Self::open(db_file)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(err)) => Err(err.into()),
+        }
+    }
+}
+
 impl Db {
     /// Opens (creating and migrating if needed) the database: PostgreSQL
     /// when `database_url` is set, else `lotocar.db` in `data_dir`.
@@ -70,7 +151,7 @@ impl Db {
                 std::fs::create_dir_all(data_dir).with_context(|| {
                     format!("cannot create the data directory {}", data_dir.display())
                 })?;
-                let file = data_dir.join("lotocar.db");
+                let file = data_dir.join(SQLITE_FILE);
                 Self::open_sqlite(&format!("sqlite://{}?mode=rwc", file.display())).await?
             }
         };

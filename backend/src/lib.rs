@@ -1,6 +1,8 @@
 //! Lotocar's server: storage, sign-in, places, trips and needs over HTTP.
 
-// Foundation: storage, errors, retries, road times, message transports.
+// Foundation: storage (and its backups), errors, retries, road times,
+// message transports.
+pub mod backup;
 pub mod db;
 pub mod error;
 pub mod idempotency;
@@ -65,6 +67,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ms = started.elapsed().as_millis() as u64,
         "gazetteer loaded"
     );
+    // Held while serving: a restoration waits for the server to stop.
+    let _serving = match db::sqlite_file(config.database_url.as_deref(), &config.data_dir)? {
+        Some(file) => {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+            }
+            Some(db::FileLock::serving(&file)?)
+        }
+        None => None,
+    };
     let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
     tracing::info!(database = ?db.dialect, "database ready");
     let listener = tokio::net::TcpListener::bind(config.bind)

@@ -77,6 +77,28 @@ enum AdminCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Back up the SQLite database to a file, while the server runs.
+    Backup {
+        /// The backup file to write.
+        #[arg(long)]
+        to: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Restore the SQLite database from a backup (the server stopped).
+    Restore {
+        /// The backup file to restore.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace a database that holds data (it is kept beside).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -115,54 +137,89 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Admin { command } => {
             init_logs(false, false);
-            match command {
-                AdminCommand::Grant {
-                    contact,
-                    role,
-                    territory,
-                    db,
-                } => {
-                    let contact: Contact = contact.parse().map_err(anyhow::Error::msg)?;
-                    let db = Db::open(db.database_url.as_deref(), &db.data_dir).await?;
-                    let user_id = lotocar_backend::auth::accounts::grant_role(
-                        &db, &contact, role, &territory,
-                    )
-                    .await?;
-                    println!(
-                        "{} is now {} in {territory} (user {user_id})",
-                        contact,
-                        role.code()
-                    );
-                    Ok(())
-                }
-                AdminCommand::Territory {
-                    id,
-                    name,
-                    brand,
-                    departements,
-                    timezone,
-                    db,
-                } => {
-                    let db = Db::open(db.database_url.as_deref(), &db.data_dir).await?;
-                    territories::upsert(
-                        &db,
-                        &Territory {
-                            id: id.clone(),
-                            name,
-                            brand,
-                            departements: departements
-                                .iter()
-                                .map(|d| d.trim().to_string())
-                                .collect(),
-                            timezone,
-                        },
-                    )
-                    .await?;
-                    println!("territory {id} saved");
-                    Ok(())
-                }
+            // Read by a territory's operator: the message and its causes on
+            // one line, without a stack.
+            if let Err(err) = admin(command).await {
+                eprintln!("Erreur : {err:#}");
+                std::process::exit(1);
             }
+            Ok(())
         }
         Command::Bench { command } => lotocar_backend::bench::run(command).await,
+    }
+}
+
+async fn admin(command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Grant {
+            contact,
+            role,
+            territory,
+            db,
+        } => {
+            let contact: Contact = contact.parse().map_err(anyhow::Error::msg)?;
+            let db = Db::open(db.database_url.as_deref(), &db.data_dir).await?;
+            let user_id =
+                lotocar_backend::auth::accounts::grant_role(&db, &contact, role, &territory)
+                    .await?;
+            println!(
+                "{} is now {} in {territory} (user {user_id})",
+                contact,
+                role.code()
+            );
+            Ok(())
+        }
+        AdminCommand::Territory {
+            id,
+            name,
+            brand,
+            departements,
+            timezone,
+            db,
+        } => {
+            let db = Db::open(db.database_url.as_deref(), &db.data_dir).await?;
+            territories::upsert(
+                &db,
+                &Territory {
+                    id: id.clone(),
+                    name,
+                    brand,
+                    departements: departements.iter().map(|d| d.trim().to_string()).collect(),
+                    timezone,
+                },
+            )
+            .await?;
+            println!("territory {id} saved");
+            Ok(())
+        }
+        AdminCommand::Backup { to, force, db } => {
+            let contents = lotocar_backend::backup::backup(
+                db.database_url.as_deref(),
+                &db.data_dir,
+                &to,
+                force,
+            )
+            .await?;
+            println!("Sauvegarde écrite : {} ({contents})", to.display());
+            Ok(())
+        }
+        AdminCommand::Restore { from, force, db } => {
+            let restored = lotocar_backend::backup::restore(
+                db.database_url.as_deref(),
+                &db.data_dir,
+                &from,
+                force,
+            )
+            .await?;
+            if let Some(kept) = &restored.kept {
+                println!("La base remplacée est gardée : {}", kept.display());
+            }
+            println!(
+                "Base restaurée : {} ({})",
+                restored.into.display(),
+                restored.contents
+            );
+            Ok(())
+        }
     }
 }

@@ -8,7 +8,14 @@ use std::path::{Path, PathBuf};
 
 /// Storage, errors, retries, road times, transports: used by everyone,
 /// importing no capability.
-const FOUNDATION: &[&str] = &["db", "error", "idempotency", "routing", "transports"];
+const FOUNDATION: &[&str] = &[
+    "backup",
+    "db",
+    "error",
+    "idempotency",
+    "routing",
+    "transports",
+];
 
 /// Configuration, state, router, web shell, demo and benchmarks: may
 /// import everything; nothing imports them.

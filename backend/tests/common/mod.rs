@@ -117,6 +117,38 @@ impl Server {
         server
     }
 
+    /// A server (SQLite) on a data directory made beforehand (a restored
+    /// backup, say).
+    pub async fn start_in(data_dir: tempfile::TempDir, options: Options) -> Server {
+        let mut server = Server {
+            child: None,
+            base: String::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            backend: Backend::Sqlite,
+            options,
+            data_dir,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Runs `lotocar admin <args>` on this server's database, whatever comes
+    /// of it.
+    pub fn admin_output(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binary())
+            .arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env_remove("DATABASE_URL")
+            .envs(self.backend.database_url().map(|u| ("DATABASE_URL", u)))
+            .output()
+            .expect("run lotocar admin")
+    }
+
     /// Another server process on the same database (and data directory).
     pub async fn another_instance(&self) -> Server {
         let mut other = Server {
@@ -228,15 +260,7 @@ impl Server {
 
     /// Runs `lotocar admin <args>` on this server's database.
     pub fn admin(&self, args: &[&str]) {
-        let output = Command::new(binary())
-            .arg("admin")
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.data_dir())
-            .env_remove("DATABASE_URL")
-            .envs(self.backend.database_url().map(|u| ("DATABASE_URL", u)))
-            .output()
-            .expect("run lotocar admin");
+        let output = self.admin_output(args);
         assert!(
             output.status.success(),
             "lotocar admin {args:?}: {}",
