@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use lotocar_backend::config::Config;
 use lotocar_backend::db::Db;
+use lotocar_backend::places::gazetteer::Gazetteer;
+use lotocar_backend::places::import;
 use lotocar_backend::territories::{self, Territory};
 use lotocar_shared::contact::Contact;
 use lotocar_shared::people::Role;
@@ -59,21 +62,32 @@ enum AdminCommand {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Create or update a territory.
+    /// Create or update a territory, and import its meeting points and
+    /// local names from spreadsheets (CSV).
     Territory {
         /// Short id, used in URLs ("lot").
         #[arg(long)]
         id: String,
+        /// Its name (needed to create it).
         #[arg(long)]
-        name: String,
-        /// Name shown to users ("Lot'ô car").
+        name: Option<String>,
+        /// Name shown to users ("Lot'ô car"; needed to create it).
         #[arg(long)]
-        brand: String,
-        /// Département codes, comma-separated ("46" or "12,46,82").
+        brand: Option<String>,
+        /// Département codes, comma-separated ("46" or "12,46,82"; needed to
+        /// create it).
         #[arg(long, value_delimiter = ',')]
         departements: Vec<String>,
-        #[arg(long, default_value = "Europe/Paris")]
-        timezone: chrono_tz::Tz,
+        /// Its time zone (Europe/Paris when created without one).
+        #[arg(long)]
+        timezone: Option<chrono_tz::Tz>,
+        /// Meeting points: a CSV file with the columns nom;latitude;longitude.
+        #[arg(long, value_name = "FILE.csv")]
+        import_meeting_points: Option<PathBuf>,
+        /// Local names: a CSV file with the columns nom local;lieu (a commune
+        /// of the territory or one of its meeting points).
+        #[arg(long, value_name = "FILE.csv")]
+        import_aliases: Option<PathBuf>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -175,21 +189,76 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
             brand,
             departements,
             timezone,
+            import_meeting_points,
+            import_aliases,
             db,
         } => {
+            // The files are read before anything is written.
+            let read = |file: &Option<PathBuf>| {
+                file.as_ref()
+                    .map(|path| {
+                        std::fs::read(path)
+                            .map(|bytes| (path.display().to_string(), bytes))
+                            .with_context(|| format!("impossible de lire {}", path.display()))
+                    })
+                    .transpose()
+            };
+            let points_file = read(&import_meeting_points)?;
+            let aliases_file = read(&import_aliases)?;
             let db = Db::open(db.database_url.as_deref(), &db.data_dir).await?;
-            territories::upsert(
-                &db,
-                &Territory {
+            let known = territories::Territories::new(db.clone(), chrono_tz::Europe::Paris)
+                .get(&id)
+                .await?;
+            let departements: Vec<String> =
+                departements.iter().map(|d| d.trim().to_string()).collect();
+            let changed =
+                name.is_some() || brand.is_some() || !departements.is_empty() || timezone.is_some();
+            let territory = match (known, name, brand) {
+                (Some(known), name, brand) => Territory {
+                    name: name.unwrap_or(known.name),
+                    brand: brand.unwrap_or(known.brand),
+                    departements: if departements.is_empty() {
+                        known.departements
+                    } else {
+                        departements
+                    },
+                    timezone: timezone.unwrap_or(known.timezone),
+                    id: known.id,
+                },
+                (None, Some(name), Some(brand)) if !departements.is_empty() => Territory {
                     id: id.clone(),
                     name,
                     brand,
-                    departements: departements.iter().map(|d| d.trim().to_string()).collect(),
-                    timezone,
+                    departements,
+                    timezone: timezone.unwrap_or(chrono_tz::Europe::Paris),
                 },
-            )
-            .await?;
-            println!("territory {id} saved");
+                (None, ..) => anyhow::bail!(
+                    "le territoire « {id} » n'existe pas : donnez --name, --brand et --departements pour le créer"
+                ),
+            };
+            if changed || (points_file.is_none() && aliases_file.is_none()) {
+                territories::upsert(&db, &territory).await?;
+                println!("territory {id} saved");
+            }
+            if points_file.is_some() || aliases_file.is_some() {
+                let gazetteer = Gazetteer::load_embedded()?;
+                let imported = import::import(
+                    &db,
+                    &gazetteer,
+                    &territory,
+                    points_file
+                        .as_ref()
+                        .map(|(n, b)| (n.as_str(), b.as_slice())),
+                    aliases_file
+                        .as_ref()
+                        .map(|(n, b)| (n.as_str(), b.as_slice())),
+                )
+                .await?;
+                println!(
+                    "Importé dans {} : {} points de rendez-vous, {} noms locaux (un serveur en marche les voit en quelques secondes).",
+                    territory.name, imported.points, imported.aliases
+                );
+            }
             Ok(())
         }
         AdminCommand::Backup { to, force, db } => {

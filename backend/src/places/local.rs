@@ -229,7 +229,10 @@ pub async fn meeting_point(db: &Db, id: &str) -> Result<Option<PointRecord>, sql
     .await
 }
 
-async fn meeting_points_of(db: &Db, territory_id: &str) -> Result<Vec<PointRecord>, sqlx::Error> {
+pub(super) async fn meeting_points_of(
+    db: &Db,
+    territory_id: &str,
+) -> Result<Vec<PointRecord>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {POINT_COLUMNS} FROM meeting_points WHERE territory_id = $1 ORDER BY name"
     )))

@@ -5,6 +5,7 @@
 //! of `meeting_points` and `place_aliases` ([`local`]).
 
 pub mod gazetteer;
+pub mod import;
 pub mod local;
 
 use std::cmp::Reverse;
