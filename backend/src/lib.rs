@@ -33,6 +33,7 @@ pub mod trips;
 
 // The assembly: configuration, state, router, web shell, demo, benchmarks.
 pub mod bench;
+pub mod check;
 pub mod config;
 pub mod demo;
 pub mod http;

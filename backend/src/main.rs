@@ -91,6 +91,10 @@ enum AdminCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Check a deployment: reads the configuration (the flags and
+    /// environment of `serve`) and the database, prints in French what is
+    /// missing or risky, fails on errors.
+    Check(Box<Config>),
     /// Back up the SQLite database to a file, while the server runs.
     Backup {
         /// The backup file to write.
@@ -258,6 +262,14 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
                     "Importé dans {} : {} points de rendez-vous, {} noms locaux (un serveur en marche les voit en quelques secondes).",
                     territory.name, imported.points, imported.aliases
                 );
+            }
+            Ok(())
+        }
+        AdminCommand::Check(config) => {
+            let report = lotocar_backend::check::run(&config).await;
+            print!("{}", report.text());
+            if report.errors() > 0 {
+                std::process::exit(1);
             }
             Ok(())
         }
