@@ -394,3 +394,51 @@ mod toml_members {
         )
     }
 }
+
+/// The example settings, read by `sh` as the administration wrapper does:
+/// every variable is one the server knows, and the only errors left are
+/// the database's (there is none yet).
+#[test]
+fn the_example_settings_are_known_and_make_a_configuration_without_errors() {
+    let file = workspace().join("deploy/lotocar.env");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let help = Command::new(binary())
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for line in text.lines() {
+        let line = line.trim().trim_start_matches('#');
+        let Some((name, _)) = line.split_once('=') else {
+            continue;
+        };
+        if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !name.is_empty() {
+            assert!(
+                help.contains(&format!("[env: {name}")),
+                "{name} in deploy/lotocar.env is not a setting of lotocar serve"
+            );
+        }
+    }
+    let data = tempfile::tempdir().unwrap();
+    let checked = Command::new("sh")
+        .arg("-c")
+        .arg(r#"set -a; . "$0"; set +a; exec "$1" admin check --data-dir "$2""#)
+        .arg(&file)
+        .arg(binary())
+        .arg(data.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&checked.stdout);
+    let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("ERREUR")).collect();
+    assert_eq!(errors.len(), 1, "{report}");
+    assert!(errors[0].contains("Aucune base"), "{report}");
+    assert!(
+        report.contains("Passerelle SMS : sms.example.fr"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Sujet VAPID : mailto:equipe@covoiturage.example.fr"),
+        "{report}"
+    );
+}
