@@ -10,7 +10,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -226,7 +225,10 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.http_metrics.clone(),
+            crate::requests::observe,
+        ))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -308,6 +310,15 @@ async fn metrics(
     State(state): State<AppState>,
 ) -> Result<([(HeaderName, &'static str); 1], String), ApiError> {
     let mut out = crate::notify::metrics_text(&state.notify).await?;
+    out.push_str(&state.http_metrics.text());
+    out.push_str("# HELP lotocar_db_connections Database connections of this instance, by pool and state.\n# TYPE lotocar_db_connections gauge\n");
+    for (pool, connections) in [("read", &state.db.pool), ("write", &state.db.writer)] {
+        let (size, idle) = (connections.size(), connections.num_idle() as u32);
+        out.push_str(&format!(
+            "lotocar_db_connections{{pool=\"{pool}\",state=\"busy\"}} {}\nlotocar_db_connections{{pool=\"{pool}\",state=\"idle\"}} {idle}\n",
+            size.saturating_sub(idle)
+        ));
+    }
     let (waiting, oldest) = crate::news::backlog(&state.db).await?;
     let age = oldest.map_or(0, |at| (crate::db::now_ms() - at).max(0) / 1000);
     out.push_str("# HELP lotocar_trips_to_match Trips posted or changed, not yet matched against open needs.\n# TYPE lotocar_trips_to_match gauge\n");

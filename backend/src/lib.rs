@@ -37,6 +37,7 @@ pub mod check;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod requests;
 pub mod state;
 pub mod web;
 

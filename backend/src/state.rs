@@ -50,6 +50,8 @@ pub struct Inner {
     pub shell: Shell,
     /// This server's own address, for the web shell's API calls.
     pub self_url: String,
+    /// Requests counted and timed, by route.
+    pub http_metrics: Arc<crate::requests::HttpMetrics>,
 }
 
 impl Deref for AppState {
@@ -199,6 +201,7 @@ impl AppState {
             jobs,
             shell,
             self_url,
+            http_metrics: Default::default(),
         })))
     }
 }

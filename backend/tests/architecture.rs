@@ -20,7 +20,7 @@ const FOUNDATION: &[&str] = &[
 /// Configuration, state, router, web shell, demo and benchmarks: may
 /// import everything; nothing imports them.
 const ASSEMBLY: &[&str] = &[
-    "lib", "main", "config", "state", "http", "web", "demo", "bench", "check",
+    "lib", "main", "config", "state", "http", "web", "demo", "bench", "check", "requests",
 ];
 
 /// The capabilities, from the bottom up (the order docs/architecture.md

@@ -69,6 +69,9 @@ pub struct Options {
     pub demo: bool,
     pub dev: bool,
     pub env: Vec<(String, String)>,
+    /// The server's log (at info) goes to this file instead of the test's
+    /// output.
+    pub log_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -77,6 +80,7 @@ impl Default for Options {
             demo: false,
             dev: true,
             env: Vec::new(),
+            log_file: None,
         }
     }
 }
@@ -202,6 +206,14 @@ impl Server {
         }
         for (k, v) in &self.options.env {
             cmd.env(k, v);
+        }
+        if let Some(file) = &self.options.log_file {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+                .expect("a log file");
+            cmd.stderr(log).env("RUST_LOG", "info").env("NO_COLOR", "1");
         }
         let mut child = cmd.spawn().expect("start lotocar");
         let stdout = child.stdout.take().expect("stdout");
