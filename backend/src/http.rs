@@ -329,6 +329,13 @@ async fn metrics(
         out.push_str("# HELP lotocar_sql_statements Database statements run by this instance (development).\n# TYPE lotocar_sql_statements counter\n");
         out.push_str(&format!("lotocar_sql_statements {n}\n"));
     }
+    // The index catches up at each matching request: changes behind are
+    // those committed since the last one on this instance.
+    let behind = (crate::db::last_change(&state.db).await?
+        - state.matching.matcher.index.last_change())
+    .max(0);
+    out.push_str("# HELP lotocar_index_changes_behind Committed changes (of any kind) not yet applied to this instance's matching index (it catches up at each matching request).\n# TYPE lotocar_index_changes_behind gauge\n");
+    out.push_str(&format!("lotocar_index_changes_behind {behind}\n"));
     let (offers, needs) = state.matching.matcher.index.sizes();
     out.push_str("# HELP lotocar_index_entries Open trips and needs in this instance's matching index.\n# TYPE lotocar_index_entries gauge\n");
     out.push_str(&format!("lotocar_index_entries{{kind=\"offer\"}} {offers}\nlotocar_index_entries{{kind=\"need\"}} {needs}\n"));

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::booking::{commuting_driver, post_need_and_book};
 use common::sms::sms_gateway;
 use common::*;
 use reqwest::StatusCode;
@@ -141,4 +142,51 @@ async fn each_request_is_counted_timed_and_logged_without_personal_data() {
             "« {personal} » is in the server's log:\n{text}"
         );
     }
+}
+
+/// The figures behind the documented alerts: a delivery due and not sent
+/// (the outbox stuck) shows its wait, and the matching index says how far
+/// behind the database it is.
+#[tokio::test]
+async fn a_stuck_outbox_and_an_index_behind_show_in_the_metrics() {
+    // No background work: the dispatcher does not run, so what is due stays.
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            env: vec![
+                ("LOTOCAR_DEV_COUNT_STATEMENTS".into(), "true".into()),
+                ("LOTOCAR_QUIET_START_HOUR".into(), "0".into()),
+                ("LOTOCAR_QUIET_END_HOUR".into(), "0".into()),
+            ],
+            ..many_sign_ins()
+        },
+    )
+    .await;
+    let stuck = |metrics: &str| figure(metrics, "lotocar_deliveries_oldest_due_seconds ");
+    let behind = |metrics: &str| figure(metrics, "lotocar_index_changes_behind ");
+    let metrics = server.metrics().await;
+    assert_eq!(stuck(&metrics), Some(0.0), "{metrics}");
+    let ride = commuting_driver(&server, "0611111111", false).await;
+    let passenger = server.sign_in_as("0622222222", "Jeanne Martin").await;
+    // Posting the need matches it: the index catches up.
+    post_need_and_book(&server, &passenger, &ride.offer_id, &next_weekday(1, 2)).await;
+    let metrics = server.metrics().await;
+    let after_booking = behind(&metrics).expect("lotocar_index_changes_behind");
+    // The driver is told of the request: a delivery due, never sent.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let metrics = server.metrics().await;
+    assert!(stuck(&metrics).unwrap() >= 2.0, "{metrics}");
+    // More trips posted, no matching request since: the index is behind.
+    for time in ["06:10", "06:20", "06:30"] {
+        let trip = weekly_offer(CAHORS, FIGEAC, time, &date_in(1));
+        let posted = server
+            .post("/api/v1/offers", Some(&ride.driver), &trip)
+            .await;
+        assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.body);
+    }
+    let metrics = server.metrics().await;
+    assert!(
+        behind(&metrics).unwrap() >= after_booking + 3.0,
+        "{metrics}"
+    );
 }

@@ -81,6 +81,23 @@ pub async fn metrics_text(notify: &Notify) -> Result<String, sqlx::Error> {
             ));
         }
     }
+    // A delivery due and not sent: the outbox is stuck (quiet hours and
+    // retries set a later due time, so they do not count).
+    let now = crate::db::now_ms();
+    let (oldest_due,): (Option<i64>,) = sqlx::query_as(
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1",
+    )
+    .bind(now)
+    .fetch_one(&notify.db.pool)
+    .await?;
+    out.push_str("# HELP lotocar_deliveries_oldest_due_seconds How long the oldest delivery due has waited to be sent (0: none waits).
+# TYPE lotocar_deliveries_oldest_due_seconds gauge
+");
+    out.push_str(&format!(
+        "lotocar_deliveries_oldest_due_seconds {}
+",
+        oldest_due.map_or(0, |at| (now - at).max(0) / 1000)
+    ));
     let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM notifications")
         .fetch_one(&notify.db.pool)
         .await?;
