@@ -50,17 +50,7 @@ fn lines(report: &str, mark: &str) -> Vec<String> {
 
 async fn a_ready_deployment_passes_with_its_points_of_attention(backend: Backend) {
     let server = Server::start(backend).await;
-    server.admin(&[
-        "territory",
-        "--id",
-        "lot",
-        "--name",
-        "Lot",
-        "--brand",
-        "Lot'ô car",
-        "--departements",
-        "46",
-    ]);
+    server.add_lot();
     server.grant("0655443322", "coordinator", "lot");
     // A coordinator, but no relay and no meeting point yet: points of
     // attention, not errors.

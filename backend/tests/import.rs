@@ -28,17 +28,7 @@ fn windows_1252(text: &str) -> Vec<u8> {
 
 async fn lot(backend: Backend) -> (Server, String, tempfile::TempDir) {
     let server = Server::start_with(backend, many_sign_ins()).await;
-    server.admin(&[
-        "territory",
-        "--id",
-        "lot",
-        "--name",
-        "Lot",
-        "--brand",
-        "Lot'ô car",
-        "--departements",
-        "46",
-    ]);
+    server.add_lot();
     let coordinator = server
         .sign_in_with_role("0655443322", "Claire Coordinatrice", "coordinator", "lot")
         .await;

@@ -105,7 +105,16 @@ impl Server {
     }
 
     pub async fn start_with(backend: Backend, options: Options) -> Server {
-        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::start_on(backend, options, tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// A server (SQLite) on a data directory made beforehand (a restored
+    /// backup, say).
+    pub async fn start_in(data_dir: tempfile::TempDir, options: Options) -> Server {
+        Self::start_on(Backend::Sqlite, options, data_dir)
+    }
+
+    fn start_on(backend: Backend, options: Options, data_dir: tempfile::TempDir) -> Server {
         let mut server = Server {
             child: None,
             base: String::new(),
@@ -114,24 +123,6 @@ impl Server {
                 .build()
                 .unwrap(),
             backend,
-            options,
-            data_dir,
-        };
-        server.spawn();
-        server
-    }
-
-    /// A server (SQLite) on a data directory made beforehand (a restored
-    /// backup, say).
-    pub async fn start_in(data_dir: tempfile::TempDir, options: Options) -> Server {
-        let mut server = Server {
-            child: None,
-            base: String::new(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-            backend: Backend::Sqlite,
             options,
             data_dir,
         };
@@ -302,6 +293,22 @@ impl Server {
             role,
             "--territory",
             territory,
+        ]);
+    }
+
+    /// The Lot (département 46), made with `lotocar admin territory` (a
+    /// server without the demo has no territory).
+    pub fn add_lot(&self) {
+        self.admin(&[
+            "territory",
+            "--id",
+            "lot",
+            "--name",
+            "Lot",
+            "--brand",
+            "Lot'ô car",
+            "--departements",
+            "46",
         ]);
     }
 
