@@ -71,14 +71,16 @@ async fn a_file_with_mistakes_writes_nothing_and_says_each_line(backend: Backend
              Ga;44,7;1,7\n\
              Toulouse, Capitole;43,6045;1,4442\n\
              Cahors, Valentré;quarante-quatre;1,43\n\
-             Gramat, place de la république;44,78;1,72\n",
+             Gramat, place de la république;44,78;1,72\n\
+             Église;44,7808;1,7262\n\
+             Église;44,6078;2,0319\n",
         ),
     )
     .unwrap();
     let aliases = dir.path().join("noms.csv");
     std::fs::write(
         &aliases,
-        "nom local;lieu\nLa Répu;Gramat, place de la République\nChez Paulette;Nullepart\nLe Pont;Rodez\n",
+        "nom local;lieu\nLa Répu;Gramat, place de la République\nChez Paulette;Nullepart\nLe Pont;Rodez\nLe clocher;Église\n",
     )
     .unwrap();
     let refused = import(
@@ -91,7 +93,7 @@ async fn a_file_with_mistakes_writes_nothing_and_says_each_line(backend: Backend
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        said.contains("rien n'a été importé : 7 lignes à corriger"),
+        said.contains("rien n'a été importé : 8 lignes à corriger"),
         "{said}"
     );
     for wrong in [
@@ -103,6 +105,8 @@ async fn a_file_with_mistakes_writes_nothing_and_says_each_line(backend: Backend
         "noms.csv, ligne 3 : « Nullepart » n'est ni une commune du territoire",
         // Rodez is a commune, but not of the Lot.
         "noms.csv, ligne 4 : « Rodez » n'est ni une commune du territoire",
+        // Two villages have an « Église »: which one?
+        "noms.csv, ligne 5 : plusieurs points de rendez-vous s'appellent « Église »",
     ] {
         assert!(said.contains(wrong), "« {wrong} » not in: {said}");
     }
@@ -139,7 +143,9 @@ async fn the_imported_places_are_found_by_their_local_names(backend: Backend) {
             "Nom;Latitude;Longitude\n\
              Gramat, place de la République;44,7813;1,7256\n\
              \n\
-             \"Figeac, gare SNCF\";44,6086;2,0317\n",
+             \"Figeac, gare SNCF\";44,6086;2,0317\n\
+             Église;44,7808;1,7262\n\
+             Église;44,6078;2,0319\n",
         ),
     )
     .unwrap();
@@ -149,7 +155,8 @@ async fn the_imported_places_are_found_by_their_local_names(backend: Backend) {
         "\u{feff}alias,lieu\n\
          La gare de Figeac,\"Figeac, gare SNCF\"\n\
          Sainte-Spé,Saint-Céré (46400)\n\
-         Le chef-lieu,46042\n",
+         Le chef-lieu,46042\n\
+         Le clocher de Gramat,Gramat Église\n",
     )
     .unwrap();
     let files = [
@@ -163,7 +170,7 @@ async fn the_imported_places_are_found_by_their_local_names(backend: Backend) {
         String::from_utf8_lossy(&done.stderr)
     );
     assert!(
-        String::from_utf8_lossy(&done.stdout).contains("2 points de rendez-vous, 3 noms locaux"),
+        String::from_utf8_lossy(&done.stdout).contains("4 points de rendez-vous, 4 noms locaux"),
         "{}",
         String::from_utf8_lossy(&done.stdout)
     );
@@ -171,9 +178,15 @@ async fn the_imported_places_are_found_by_their_local_names(backend: Backend) {
     assert!(import(&server, &files).status.success());
     let mut names = meeting_points(&server, &coordinator).await;
     names.sort();
+    // Two villages each have their « Église ».
     assert_eq!(
         names,
-        ["Figeac, gare SNCF", "Gramat, place de la République"]
+        [
+            "Figeac, gare SNCF",
+            "Gramat, place de la République",
+            "Église",
+            "Église"
+        ]
     );
     // A person finds them by the names people use (the running server sees
     // them within seconds).
@@ -182,6 +195,7 @@ async fn the_imported_places_are_found_by_their_local_names(backend: Backend) {
         ("Sainte-Sp", "Saint-Céré"),
         ("Le chef-lieu", "Cahors"),
         ("Gramat, place", "Gramat, place de la République"),
+        ("Le clocher de", "Église"),
     ] {
         let mut first = String::new();
         for _ in 0..100 {

@@ -85,7 +85,7 @@ pub async fn import(
             },
         )
         .await?;
-        new_ids.insert(search_key(&point.name), id);
+        new_ids.insert(point.key_full.clone(), id);
     }
     for alias in &aliases {
         let place_id = match &alias.target {
@@ -115,12 +115,14 @@ pub async fn import(
 struct NewPoint {
     name: String,
     at: GeoPoint,
+    /// Its name with its commune's (see `local::full_key`).
+    key_full: String,
 }
 
 enum Target {
     /// A commune or a meeting point already there (its place id).
     Place(String),
-    /// A meeting point of the same import (its name's key).
+    /// A meeting point of the same import (its full key).
     NewPoint(String),
 }
 
@@ -160,10 +162,6 @@ fn check_points(
             ));
             continue;
         }
-        if let Some(first) = seen.insert(search_key(&name), line) {
-            say(format!("« {name} » est déjà à la ligne {first}."));
-            continue;
-        }
         let (Some(lat), Some(lon)) = (number(&cells[1]), number(&cells[2])) else {
             say(format!(
                 "la latitude « {} » et la longitude « {} » doivent être des nombres (par exemple 44,6088 et 2,0317).",
@@ -191,7 +189,15 @@ fn check_points(
             ));
             continue;
         }
-        points.push(NewPoint { name, at });
+        // The same name in the same commune: the same point, twice.
+        let key_full = local::full_key(gazetteer, &name, at);
+        if let Some(first) = seen.insert(key_full.clone(), line) {
+            say(format!(
+                "« {name} » est déjà à la ligne {first}, dans la même commune."
+            ));
+            continue;
+        }
+        points.push(NewPoint { name, at, key_full });
     }
     points
 }
@@ -292,18 +298,36 @@ fn target(
                 .unwrap_or(&communes[0].insee)
         ));
     }
-    // A meeting point, by its name.
-    if imported.iter().any(|p| search_key(&p.name) == key) {
-        return Ok((Target::NewPoint(key), given.to_string()));
-    }
-    if let Some(point) = existing
+    // A meeting point, by its name, or by its name with its commune's when
+    // two villages have one of that name. One of the file first: it may
+    // update one already there.
+    let ambiguous = || {
+        format!(
+            "plusieurs points de rendez-vous s'appellent « {given} » : précisez la commune, par exemple « Gramat, {given} »."
+        )
+    };
+    let new: Vec<&NewPoint> = imported
         .iter()
-        .find(|p| p.search_key == key || p.search_key_full == key)
-    {
-        return Ok((
-            Target::Place(format!("mp:{}", point.id)),
-            point.name.clone(),
-        ));
+        .filter(|p| search_key(&p.name) == key || p.key_full == key)
+        .collect();
+    match new.as_slice() {
+        [point] => return Ok((Target::NewPoint(point.key_full.clone()), point.name.clone())),
+        [_, _, ..] => return Err(ambiguous()),
+        [] => {}
+    }
+    let there: Vec<&PointRecord> = existing
+        .iter()
+        .filter(|p| p.search_key == key || p.search_key_full == key)
+        .collect();
+    match there.as_slice() {
+        [point] => {
+            return Ok((
+                Target::Place(format!("mp:{}", point.id)),
+                point.name.clone(),
+            ));
+        }
+        [_, _, ..] => return Err(ambiguous()),
+        [] => {}
     }
     Err(format!(
         "« {given} » n'est ni une commune du territoire ni un de ses points de rendez-vous."

@@ -241,6 +241,17 @@ pub(super) async fn meeting_points_of(
     .await
 }
 
+/// What makes a meeting point one of its territory: its name with its
+/// commune's («  Gramat église »), so that two villages may each have their
+/// « Église ».
+pub fn full_key(gazetteer: &Gazetteer, name: &str, point: GeoPoint) -> String {
+    let key = search_key(name);
+    match gazetteer.nearest_commune(point) {
+        Some(c) if !key.contains(&search_key(&c.name)) => search_key(&format!("{} {name}", c.name)),
+        _ => key,
+    }
+}
+
 /// Adds (or moves the one of the same name) a meeting point; its id.
 pub async fn save_meeting_point<'e, E>(
     executor: E,
@@ -254,10 +265,7 @@ where
 {
     let commune = gazetteer.nearest_commune(point);
     let key = search_key(name);
-    let key_full = match commune {
-        Some(c) if !key.contains(&search_key(&c.name)) => search_key(&format!("{} {name}", c.name)),
-        _ => key.clone(),
-    };
+    let key_full = full_key(gazetteer, name, point);
     let now = now_ms();
     let (id,): (String,) = sqlx::query_as(
         "INSERT INTO meeting_points (id, territory_id, name, insee, lat, lon, search_key, search_key_full, created_at, updated_at)
