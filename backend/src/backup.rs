@@ -28,7 +28,7 @@ use sqlx::{ConnectOptions, Connection};
 use crate::db::{self, Db, FileLock};
 
 /// What a database holds, as told after a backup or a restoration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Contents {
     pub people: i64,
     pub trips: i64,
@@ -214,18 +214,13 @@ pub async fn restore(
     let db = Db::open(Some(&url), data_dir)
         .await
         .context("La base restaurée ne s'ouvre pas")?;
-    let mut conn = db.pool.acquire().await?;
-    let counted: (i64, i64, i64, i64) = sqlx::query_as(COUNTS).fetch_one(&mut *conn).await?;
-    drop(conn);
     db.pool.close().await;
     db.writer.close().await;
+    let mut restored = open(&target, false).await?;
+    let contents = contents(&mut restored).await?;
+    restored.close().await.ok();
     Ok(Restored {
-        contents: Contents {
-            people: counted.0,
-            trips: counted.1,
-            needs: counted.2,
-            bookings: counted.3,
-        },
+        contents,
         into: target,
         kept,
     })
@@ -306,12 +301,7 @@ async fn contents(conn: &mut SqliteConnection) -> anyhow::Result<Contents> {
     .await?;
     if empty == 0 {
         // A database just created, before its first migration.
-        return Ok(Contents {
-            people: 0,
-            trips: 0,
-            needs: 0,
-            bookings: 0,
-        });
+        return Ok(Contents::default());
     }
     let (people, trips, needs, bookings): (i64, i64, i64, i64) =
         sqlx::query_as(COUNTS).fetch_one(&mut *conn).await?;

@@ -99,7 +99,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // On SIGTERM: no new connection, the live streams end, the requests in
     // flight finish; those still running after the grace period are cut.
     let live = state.notify.live.clone();
-    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+    let closed = live.closed();
     let server = axum::serve(
         http::listener(listener),
         http::app(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -107,12 +107,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .with_graceful_shutdown(async move {
         shutdown_signal().await;
         live.close();
-        stopping.send_replace(true);
     });
     tokio::select! {
         served = server.into_future() => served?,
         () = async {
-            let _ = stopped.wait_for(|stopping| *stopping).await;
+            closed.await;
             tokio::time::sleep(STOP_GRACE).await;
         } => tracing::warn!(
             seconds = STOP_GRACE.as_secs(),

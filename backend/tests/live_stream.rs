@@ -17,13 +17,7 @@ async fn the_live_stream_needs_a_session() {
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let token = server.sign_in("0611111111").await;
-    let signed_in = server
-        .http
-        .get(server.url("/api/v1/events"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let signed_in = server.live_stream(&token).await;
     assert_eq!(signed_in.status(), StatusCode::OK);
     assert!(
         signed_in.headers()["content-type"]
@@ -40,13 +34,7 @@ async fn the_live_stream_needs_a_session() {
 async fn a_server_asked_to_stop_ends_its_live_streams_and_exits() {
     let mut server = Server::start(Backend::Sqlite).await;
     let token = server.sign_in("0611111111").await;
-    let mut stream = server
-        .http
-        .get(server.url("/api/v1/events"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let mut stream = server.live_stream(&token).await;
     assert_eq!(stream.status(), StatusCode::OK);
     let asked = std::time::Instant::now();
     let stopping = tokio::task::spawn_blocking(move || {

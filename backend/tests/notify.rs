@@ -276,13 +276,7 @@ async fn the_live_stream_carries_notifications_across_instances(backend: Backend
     let second = first.another_instance().await;
     let Ride { driver, offer_id } = commuting_driver(&first, "0611111111", false).await;
     // The driver's app is open on the first instance.
-    let mut stream = first
-        .http
-        .get(first.url("/api/v1/events"))
-        .bearer_auth(&driver)
-        .send()
-        .await
-        .unwrap();
+    let mut stream = first.live_stream(&driver).await;
     assert_eq!(stream.status(), StatusCode::OK);
     assert!(
         stream.headers()["content-type"]

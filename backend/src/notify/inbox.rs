@@ -130,8 +130,8 @@ impl Live {
         self.closing.send_replace(true);
     }
 
-    /// Resolves when the server stops.
-    fn closed(&self) -> impl Future<Output = ()> + use<> {
+    /// Resolves when the server stops (`close`).
+    pub fn closed(&self) -> impl Future<Output = ()> + use<> {
         let mut closing = self.closing.subscribe();
         async move {
             let _ = closing.wait_for(|closed| *closed).await;

@@ -130,6 +130,16 @@ impl Server {
         server
     }
 
+    /// `token`'s live stream of notifications (`GET /api/v1/events`).
+    pub async fn live_stream(&self, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url("/api/v1/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Runs `lotocar admin <args>` on this server's database, whatever comes
     /// of it.
     pub fn admin_output(&self, args: &[&str]) -> std::process::Output {
