@@ -6,15 +6,42 @@ import { mkdirSync } from "node:fs";
 
 export const timeout = 20000;
 
+// What each page went through (its socket, its console, its addresses),
+// told with its last screen when a flow fails, so that a failure in CI
+// says what the person would have seen.
+const started = Date.now();
+const pages = [];
+const report = [];
+const since = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+
 export async function launch(shots) {
   mkdirSync(shots, { recursive: true });
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--lang=fr-FR", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    for (const [index, { page, events }] of pages.entries()) {
+      if (page.isClosed()) continue;
+      const shot = `${shots}/last-screen-${process.pid}-${index + 1}.png`;
+      const text = await page.screenshot({ path: shot, fullPage: true, timeout: 5000 })
+        .then(() => page.evaluate(() => document.body.innerText), () => "")
+        .catch((error) => `(not read: ${error.message})`);
+      const frames = events.frames ? `frames: ${events.frames.sent} sent, ${events.frames.received} received, last ${events.frames.last}` : "no socket";
+      report.push(`--- page ${index + 1} at ${page.url()} (${shot}), what it went through:`,
+        ...events, frames, `--- what it showed at ${since()}:`, text);
+    }
+    await close();
+  };
+  return browser;
 }
+
+process.on("exit", (code) => {
+  if (code !== 0 && report.length) console.error(report.join("\n"));
+});
 
 // What the page's Content-Security-Policy blocked, in any flow: a flow with
 // one fails, even if the screens still worked.
@@ -29,7 +56,23 @@ process.on("exit", () => {
 export async function newPage(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 420, height: 860 }, locale: "fr-FR", ...options });
   const page = await context.newPage();
+  const events = [];
+  pages.push({ page, events });
+  const note = (what) => events.push(`${since()} ${what}`);
+  page.on("framenavigated", (frame) => { if (frame === page.mainFrame()) note(`address ${frame.url()}`); });
+  page.on("websocket", (socket) => {
+    note(`socket opened ${socket.url()}`);
+    const frames = { sent: 0, received: 0, last: "" };
+    socket.on("framesent", () => { frames.sent += 1; frames.last = `sent at ${since()}`; });
+    socket.on("framereceived", () => { frames.received += 1; frames.last = `received at ${since()}`; });
+    events.frames = frames;
+    socket.on("close", () => note(`socket closed (${frames.sent} sent, ${frames.received} received)`));
+    socket.on("socketerror", (error) => note(`socket error ${error}`));
+  });
+  page.on("pageerror", (error) => note(`page error ${error.message}`));
+  page.on("requestfailed", (request) => note(`request failed ${request.url()} ${request.failure()?.errorText}`));
   page.on("console", (message) => {
+    note(`console ${message.type()}: ${message.text()}`);
     if (/Content Security Policy|Refused to (execute|load|connect|apply|frame|create)/.test(message.text())) {
       violations.push(message.text());
     }

@@ -76,6 +76,11 @@ async function coordinator(page) {
   await check(page, "/coordination");
   await check(page, "/coordination/tableau");
   await check(page, "/coordination/impact", async (p) => p.waitForSelector("#impact-csv", { timeout }));
+  await check(page, "/coordination/utilisation", async (p) => p.waitForSelector("#usage-csv", { timeout }));
+  await page.click("#usage-months");
+  await page.waitForSelector('#usage-months[aria-pressed="true"]', { timeout });
+  await page.waitForSelector("text=Mois par mois", { timeout });
+  await check(page, "/coordination/utilisation (par mois)", null, true);
   await check(page, "/coordination/carte", async (p) => p.waitForSelector(".map svg", { timeout }));
   await theMap(page);
   await check(page, "/coordination/registre");

@@ -203,6 +203,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::relay::router())
         .merge(crate::privacy::router())
         .merge(crate::impact::router())
+        .merge(crate::usage::router())
         .merge(crate::registry::router())
         .merge(crate::coordination::router())
 }
@@ -339,6 +340,7 @@ async fn metrics(
     let (offers, needs) = state.matching.matcher.index.sizes();
     out.push_str("# HELP lotocar_index_entries Open trips and needs in this instance's matching index.\n# TYPE lotocar_index_entries gauge\n");
     out.push_str(&format!("lotocar_index_entries{{kind=\"offer\"}} {offers}\nlotocar_index_entries{{kind=\"need\"}} {needs}\n"));
+    out.push_str(&crate::usage::gauges(&state.reporting).await?);
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

@@ -66,17 +66,34 @@ struct ImpactParams {
     /// decimal points, no mark), `json` (the default); any other value is
     /// refused (422).
     #[param(inline)]
-    format: Option<ImpactFormat>,
+    format: Option<ReportFormat>,
 }
 
-/// The formats of the impact figures.
+/// The formats of the reports (impact, usage).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum ImpactFormat {
+pub(crate) enum ReportFormat {
     Json,
     Csv,
     #[serde(rename = "csv-rfc4180")]
     CsvRfc4180,
+}
+
+impl ReportFormat {
+    /// The CSV dialect asked (by `format`, else by `Accept: text/csv`),
+    /// `None` for JSON.
+    pub(crate) fn dialect(format: Option<ReportFormat>, headers: &HeaderMap) -> Option<Dialect> {
+        match format {
+            Some(ReportFormat::Csv) => Some(Dialect::French),
+            Some(ReportFormat::CsvRfc4180) => Some(Dialect::Rfc4180),
+            Some(ReportFormat::Json) => None,
+            None => headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/csv"))
+                .then_some(Dialect::French),
+        }
+    }
 }
 
 /// One need, reduced to what the figures use.
@@ -173,17 +190,7 @@ async fn impact(
         return Err(Error::field("to", "La fin de la période doit être après son début.").into());
     }
     let figures = compute(&reporting, &territory_id, from, to).await?;
-    let dialect = match params.format {
-        Some(ImpactFormat::Csv) => Some(Dialect::French),
-        Some(ImpactFormat::CsvRfc4180) => Some(Dialect::Rfc4180),
-        Some(ImpactFormat::Json) => None,
-        None => headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv"))
-            .then_some(Dialect::French),
-    };
-    if let Some(dialect) = dialect {
+    if let Some(dialect) = ReportFormat::dialect(params.format, &headers) {
         let name = format!(
             "attachment; filename=\"impact-{territory_id}-{}-{}.csv\"",
             from.map(|d| d.to_string())
@@ -345,14 +352,14 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    fn separator(self) -> char {
+    pub(crate) fn separator(self) -> char {
         match self {
             Dialect::French => ';',
             Dialect::Rfc4180 => ',',
         }
     }
 
-    fn number(self, value: f64) -> String {
+    pub(crate) fn number(self, value: f64) -> String {
         match self {
             Dialect::French => value.to_string().replace('.', ","),
             Dialect::Rfc4180 => value.to_string(),
@@ -427,7 +434,7 @@ pub fn to_csv(impact: &Impact, dialect: Dialect) -> String {
 
 /// Quotes a CSV field when it needs it (RFC 4180), `sep` separating the
 /// fields.
-fn csv_field(value: &str, sep: char) -> String {
+pub(crate) fn csv_field(value: &str, sep: char) -> String {
     if value.contains([sep, '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {

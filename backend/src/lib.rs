@@ -30,6 +30,7 @@ pub mod relay;
 pub mod sync;
 pub mod territories;
 pub mod trips;
+pub mod usage;
 
 // The assembly: configuration, state, router, web shell, demo, benchmarks.
 pub mod bench;

@@ -14,7 +14,9 @@ use lotocar_shared::schedule::{DateBounds, NeedSchedule};
 use lotocar_shared::validation::Invalid;
 use sqlx::FromRow;
 
-use crate::db::{Db, Tx, code, day, from_json, from_ms, next_change, now_ms, to_json};
+use crate::db::{
+    Db, Tx, code, day, from_json, from_ms, next_change, now_ms, placeholders, to_json,
+};
 use crate::error::{Error, Result};
 use crate::offers::short_label;
 use crate::places::Endpoints;
@@ -336,6 +338,8 @@ pub struct NewNeed<'a> {
     pub schedule: &'a NeedSchedule,
     pub seats: i64,
     pub purpose: Purpose,
+    /// Whether drivers who can take the passenger were found at posting.
+    pub with_candidates: bool,
 }
 
 /// Stores a new, open need (`today` in its territory) and returns it.
@@ -346,8 +350,10 @@ pub async fn insert(tx: &mut Tx, need: NewNeed<'_>, today: NaiveDate) -> Result<
         "INSERT INTO needs (id, owner_id, on_behalf_of, territory_id,
             origin_place_id, origin_label, origin_insee, origin_lat, origin_lon,
             dest_place_id, dest_label, dest_insee, dest_lat, dest_lon,
-            schedule, first_date, last_date, seats, purpose, status, created_at, updated_at, change_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22)",
+            schedule, first_date, last_date, seats, purpose, status, created_at, updated_at, change_seq,
+            first_candidate_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22,
+            CASE WHEN $23 = 1 THEN $21 END)",
     )
     .bind(need.id)
     .bind(need.owner_id)
@@ -371,11 +377,30 @@ pub async fn insert(tx: &mut Tx, need: NewNeed<'_>, today: NaiveDate) -> Result<
     .bind(NeedStatus::Open.code())
     .bind(now_ms())
     .bind(change_seq)
+    .bind(i64::from(need.with_candidates))
     .execute(&mut **tx)
     .await?;
     get(&mut **tx, need.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("need {} not readable after insert", need.id).into())
+}
+
+/// Notes that a driver who can take the passenger was found, at `at`, for
+/// those of `ids` that had none yet (the usage figures: how long a need
+/// waits for its first driver). Not a change the need's owner sees.
+pub async fn found_candidates(tx: &mut Tx, ids: &[&str], at: i64) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "UPDATE needs SET first_candidate_at = $1 WHERE first_candidate_at IS NULL AND id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Changes the times, seats or purpose of an open need (`today` in its

@@ -15,7 +15,8 @@
 //!   Livernon → Figeac », the best driver first. Its text message (for
 //!   those told by SMS) names only the best one.
 //!
-//! The one writer of `offer_events`, `driver_news` and `need_digests`.
+//! The one writer of `offer_events`, `driver_news` and `need_digests`
+//! (a need's first driver found is noted by [`crate::needs`]).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -169,6 +170,9 @@ impl News {
 
     /// Some needs' news of one trip, and their digests, in `tx`.
     async fn write_part(&self, tx: &mut Tx, found: &[Found], found_at: i64) -> Result<()> {
+        let mut needs: Vec<&str> = found.iter().map(|f| f.need_id.as_str()).collect();
+        needs.dedup();
+        crate::needs::found_candidates(tx, &needs, found_at).await?;
         let mut news_for = std::collections::BTreeSet::new();
         for chunk in found.chunks(ROWS_PER_STATEMENT) {
             let rows = (0..chunk.len())

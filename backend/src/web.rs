@@ -325,11 +325,14 @@ async fn socket(
     })
 }
 
-/// A socket whose stream of messages ends after `idle` without one.
+/// A socket whose stream of messages ends after `idle` without one. Its
+/// timer is made where the socket is first read, on the session's own
+/// runtime (a timer of the server's runtime would panic there once that
+/// runtime stops).
 struct Idle<S> {
     inner: S,
     idle: Duration,
-    silence: Pin<Box<tokio::time::Sleep>>,
+    silence: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<S> Idle<S> {
@@ -337,7 +340,7 @@ impl<S> Idle<S> {
         Idle {
             inner,
             idle,
-            silence: Box::pin(tokio::time::sleep(idle)),
+            silence: None,
         }
     }
 }
@@ -351,13 +354,16 @@ impl<S: Stream + Unpin> Stream for Idle<S> {
     ) -> std::task::Poll<Option<S::Item>> {
         use std::task::Poll;
         let this = &mut *self;
+        let idle = this.idle;
+        let silence = this
+            .silence
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(item) => {
-                let until = tokio::time::Instant::now() + this.idle;
-                this.silence.as_mut().reset(until);
+                silence.as_mut().reset(tokio::time::Instant::now() + idle);
                 Poll::Ready(item)
             }
-            Poll::Pending => match this.silence.as_mut().poll(cx) {
+            Poll::Pending => match silence.as_mut().poll(cx) {
                 Poll::Ready(()) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             },

@@ -41,6 +41,7 @@ const CAPABILITIES: &[&str] = &[
     "relay",
     "coordination",
     "impact",
+    "usage",
     "registry",
     "sync",
     "privacy",
@@ -448,4 +449,30 @@ async fn every_table_is_classified_for_export_and_erasure() {
             );
         }
     }
+}
+
+/// The web shell's scripts never wait on `dioxus.recv()`: LiveView's waits
+/// 50 ms, then spins on the page's one thread until the message is there,
+/// so a message a busy server sends later never arrives and the page
+/// freezes (signing in did, one time in ten under load). Data goes into
+/// the script itself.
+#[test]
+fn no_script_of_the_app_waits_on_dioxus_recv() {
+    let mut files = Vec::new();
+    rust_files(&src().join("../../mobile/src"), &mut files);
+    assert!(!files.is_empty(), "the app's sources are read");
+    let waiting: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .any(|l| l.contains("dioxus.recv(") && !l.trim_start().starts_with("//"))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        waiting.is_empty(),
+        "scripts waiting on dioxus.recv(): {waiting:?}"
+    );
 }

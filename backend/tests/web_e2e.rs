@@ -316,6 +316,22 @@ async fn forms_find_places_as_typed_send_with_enter_and_show_mistakes_at_their_f
             &[&server.base, shots.to_str().unwrap(), width],
             "forms ok",
         );
+        // She signed up in the web version: the team's figures say so
+        // (the demo's people came with the app).
+        let coordinator = server
+            .sign_in_with_role(
+                "coordination@example.fr",
+                "Coordination",
+                "coordinator",
+                "lot",
+            )
+            .await;
+        let usage = server
+            .get("/api/v1/territories/lot/usage", Some(&coordinator))
+            .await;
+        assert_eq!(usage.status, StatusCode::OK, "{}", usage.body);
+        assert_eq!(usage.body["new_people"]["web"], 1, "{}", usage.body);
+        assert_eq!(usage.body["new_people"]["unknown"], 0, "{}", usage.body);
     }
 }
 

@@ -12,7 +12,7 @@ use lotocar_shared::coordination::{
     StaffMember, UnmetCorridor,
 };
 use lotocar_shared::relay::{Beneficiary, BeneficiaryInput, OutcomeInput};
-use lotocar_shared::reporting::{AuditEntry, Impact, RegistryExport};
+use lotocar_shared::reporting::{AuditEntry, Impact, RegistryExport, Usage};
 use lotocar_shared::validation::FieldError;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -412,6 +412,12 @@ impl Api {
     /// The impact figures (aggregates only) of a territory.
     pub async fn impact(&self, territory: &str) -> ApiResult<Impact> {
         self.get(&format!("/api/v1/territories/{territory}/impact"))
+            .await
+    }
+
+    /// How the territory is used, by `by` (`week` or `month`).
+    pub async fn usage(&self, territory: &str, by: &str) -> ApiResult<Usage> {
+        self.get(&format!("/api/v1/territories/{territory}/usage?by={by}"))
             .await
     }
 

@@ -114,3 +114,130 @@ pub struct AuditEntry {
     pub subject_name: String,
     pub detail: String,
 }
+
+/// `GET /api/v1/territories/{id}/usage`: how the service is used, period by
+/// period, for the team that runs it. Aggregates of our own tables only
+/// (docs/usage.md gives each definition).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Usage {
+    pub territory_id: String,
+    /// First day (YYYY-MM-DD, in the territory's time zone).
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// `week` (Monday to Sunday) or `month`.
+    pub by: String,
+    #[serde(flatten)]
+    pub totals: UsageFigures,
+    /// Every week or month of the period, the empty ones too, oldest first.
+    pub periods: Vec<UsagePeriod>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsagePeriod {
+    /// "2026-W48" (ISO week) or "2026-11".
+    pub key: String,
+    /// « semaine du 23 novembre 2026 », « novembre 2026 ».
+    pub label: String,
+    /// Its first day counted (the period's start at the earliest).
+    pub start: String,
+    #[serde(flatten)]
+    pub figures: UsageFigures,
+}
+
+/// The figures of one period: people who came, then what became of the
+/// needs posted in it (each need counts in the period it was posted).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageFigures {
+    pub new_people: NewPeople,
+    pub funnel: Funnel,
+    pub conversion: Conversion,
+    /// Median minutes from posting a need to its first driver found.
+    pub median_minutes_to_first_candidate: Option<f64>,
+    /// Median minutes from posting a need to its first confirmed seat.
+    pub median_minutes_to_confirmation: Option<f64>,
+    /// Every purpose, in a steady order.
+    pub purposes: Vec<PurposeUse>,
+    pub drop_outs: DropOuts,
+}
+
+/// People who joined, by how they came.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewPeople {
+    /// Accounts opened with the app (phone or computer).
+    pub app: u64,
+    /// Accounts opened in a browser (the web version).
+    pub web: u64,
+    /// People registered by a relay (without an account).
+    pub relay: u64,
+    /// Accounts opened before the channel was recorded.
+    pub unknown: u64,
+    pub total: u64,
+}
+
+/// The needs posted in a period, step by step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Funnel {
+    pub needs_posted: u64,
+    /// With at least one driver found who can take the passenger.
+    pub needs_with_candidate: u64,
+    /// With at least one seat asked (or proposed by a driver).
+    pub needs_booked: u64,
+    /// With at least one seat confirmed.
+    pub needs_confirmed: u64,
+    /// Whose trip took place.
+    pub needs_done: u64,
+}
+
+/// The share going from each step of the funnel to the next; `None` when
+/// the step before is empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Conversion {
+    /// `needs_with_candidate / needs_posted`.
+    pub posted_to_candidate: Option<f64>,
+    /// `needs_booked / needs_with_candidate`.
+    pub candidate_to_booked: Option<f64>,
+    /// `needs_confirmed / needs_booked`.
+    pub booked_to_confirmed: Option<f64>,
+    /// `needs_done / needs_confirmed`.
+    pub confirmed_to_done: Option<f64>,
+}
+
+/// Needs of one purpose and how many were served (a seat confirmed or the
+/// trip done).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PurposeUse {
+    /// `medical`, `work`, `training`, `shopping`, `admin`, `other`.
+    pub purpose: String,
+    pub label: String,
+    pub needs_posted: u64,
+    pub needs_served: u64,
+    /// `needs_served / needs_posted`; `None` when none was posted.
+    pub served_share: Option<f64>,
+}
+
+/// Where people drop out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DropOuts {
+    /// Needs with a driver found but no seat ever asked.
+    pub candidates_not_booked: u64,
+    /// Seats asked (or proposed) for the period's needs.
+    pub bookings_asked: u64,
+    pub bookings_confirmed: u64,
+    /// Refused by the person asked (or the trip withdrawn by its driver).
+    pub bookings_declined: u64,
+    /// Never answered: withdrawn by the asker, or still waiting on the day.
+    pub bookings_unanswered: u64,
+    /// Still waiting, the day not yet come.
+    pub bookings_waiting: u64,
+    /// Median minutes the person asked took to answer.
+    pub median_minutes_to_answer: Option<f64>,
+}

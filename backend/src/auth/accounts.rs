@@ -32,21 +32,38 @@ fn user_by_contact(contact: &Contact) -> (&'static str, &'static str) {
     match contact {
         Contact::Phone(_) => (
             "SELECT id FROM users WHERE phone = $1",
-            "INSERT INTO users (id, display_name, phone, email, preferred_channel, created_at, updated_at, last_seen_at)
-             VALUES ($2, '', $1, NULL, 'sms', $3, $3, $3) ON CONFLICT DO NOTHING",
+            "INSERT INTO users (id, display_name, phone, email, preferred_channel, created_at, updated_at, last_seen_at, joined_via)
+             VALUES ($2, '', $1, NULL, 'sms', $3, $3, $3, $4) ON CONFLICT DO NOTHING",
         ),
         Contact::Email(_) => (
             "SELECT id FROM users WHERE email = $1",
-            "INSERT INTO users (id, display_name, phone, email, preferred_channel, created_at, updated_at, last_seen_at)
-             VALUES ($2, '', NULL, $1, 'email', $3, $3, $3) ON CONFLICT DO NOTHING",
+            "INSERT INTO users (id, display_name, phone, email, preferred_channel, created_at, updated_at, last_seen_at, joined_via)
+             VALUES ($2, '', NULL, $1, 'email', $3, $3, $3, $4) ON CONFLICT DO NOTHING",
         ),
+    }
+}
+
+/// How a person first came: with the app (phone or desktop) or in a
+/// browser (the web shell). People a relay registers are beneficiaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    App,
+    Web,
+}
+
+impl Joined {
+    pub fn code(self) -> &'static str {
+        match self {
+            Joined::App => "app",
+            Joined::Web => "web",
+        }
     }
 }
 
 /// The id of the user who signs in with `contact`, created if new.
 pub async fn find_or_create(db: &Db, contact: &Contact) -> Result<String, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let id = find_or_create_in(db, &mut tx, contact).await?;
+    let id = find_or_create_in(db, &mut tx, contact, Joined::App).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -57,6 +74,7 @@ pub async fn find_or_create_in(
     db: &Db,
     tx: &mut Tx,
     contact: &Contact,
+    via: Joined,
 ) -> Result<String, sqlx::Error> {
     let (lookup, insert) = user_by_contact(contact);
     if let Some((id,)) = sqlx::query_as::<_, (String,)>(lookup)
@@ -70,6 +88,7 @@ pub async fn find_or_create_in(
         .bind(contact.as_str())
         .bind(new_id())
         .bind(now_ms())
+        .bind(via.code())
         .execute(&mut **tx)
         .await?;
     // Whoever won a concurrent first sign-in, this reads their row.

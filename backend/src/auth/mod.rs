@@ -133,11 +133,12 @@ async fn start(
 async fn verify(
     State(auth): State<Auth>,
     ClientIp(ip): ClientIp,
+    Via(via): Via,
     ApiJson(body): ApiJson<AuthVerify>,
 ) -> ApiResult<axum::Json<AuthSession>> {
     let (contact, code) = body.validate()?;
     Ok(axum::Json(
-        sign_in::verify(&auth, &contact, &code, ip).await?,
+        sign_in::verify(&auth, &contact, &code, ip, via).await?,
     ))
 }
 
@@ -311,11 +312,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
         let settings = &Auth::from_ref(state).settings;
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let peer = peer_of(parts);
         if let Some(browser) = client_ip::from_shell(peer, &parts.headers, &settings.shell_key) {
             return Ok(ClientIp(browser));
         }
@@ -324,5 +321,36 @@ where
             &parts.headers,
             &settings.trusted_proxies,
         )))
+    }
+}
+
+/// The address the connection comes from (loopback when not known).
+fn peer_of(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
+/// How the request came: from this process's web shell (for a browser,
+/// with the shell's key) or from the app.
+pub struct Via(pub accounts::Joined);
+
+impl<S> FromRequestParts<S> for Via
+where
+    S: Send + Sync,
+    Auth: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        let settings = &Auth::from_ref(state).settings;
+        let shell = client_ip::from_shell(peer_of(parts), &parts.headers, &settings.shell_key);
+        Ok(Via(if shell.is_some() {
+            accounts::Joined::Web
+        } else {
+            accounts::Joined::App
+        }))
     }
 }

@@ -97,7 +97,13 @@ pub async fn send_code(auth: &Auth, contact: &Contact, ip: IpAddr) -> Result<Aut
 }
 
 /// Exchanges a code for a session; creates the account on first sign-in.
-pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> Result<AuthSession> {
+pub async fn verify(
+    auth: &Auth,
+    contact: &Contact,
+    code: &str,
+    ip: IpAddr,
+    via: accounts::Joined,
+) -> Result<AuthSession> {
     // The limit and the attempt in one transaction, committed before the
     // code is compared: each attempt is spent atomically, so that
     // parallel guesses cannot exceed the allowance.
@@ -161,7 +167,7 @@ pub async fn verify(auth: &Auth, contact: &Contact, code: &str, ip: IpAddr) -> R
             "Ce code vient d'être utilisé. Demandez un nouveau code.",
         ));
     }
-    let user_id = accounts::find_or_create_in(&auth.db, &mut tx, contact).await?;
+    let user_id = accounts::find_or_create_in(&auth.db, &mut tx, contact, via).await?;
     let token = new_session_in(&mut tx, &user_id, auth.settings.session_days).await?;
     tx.commit().await?;
     let me = accounts::me(&auth.db, &user_id).await?;

@@ -426,6 +426,7 @@ async fn run(
                     schedule: &schedule,
                     seats: 1,
                     purpose: Purpose::Medical,
+                    with_candidates: false,
                 },
                 today,
             )

@@ -469,11 +469,15 @@ pub async fn set_status(
 ) -> Result<()> {
     let now = now_ms();
     let completing = next == BookingStatus::CompletedPendingValidation;
+    let answering = answers(booking, next, by);
+    let confirming = next == BookingStatus::Confirmed;
     let change_seq = next_change(tx).await?;
     let changed = sqlx::query(
         "UPDATE bookings SET status = $3, status_by = $4, reason = COALESCE($5, reason), updated_at = $6, change_seq = $7,
                 completed_by = CASE WHEN $8 = 1 THEN $4 ELSE completed_by END,
-                completed_at = CASE WHEN $8 = 1 THEN $6 ELSE completed_at END
+                completed_at = CASE WHEN $8 = 1 THEN $6 ELSE completed_at END,
+                answered_at = CASE WHEN $9 = 1 AND answered_at IS NULL THEN $6 ELSE answered_at END,
+                confirmed_at = CASE WHEN $10 = 1 AND confirmed_at IS NULL THEN $6 ELSE confirmed_at END
          WHERE id = $1 AND status = $2",
     )
     .bind(&booking.id)
@@ -484,6 +488,8 @@ pub async fn set_status(
     .bind(now)
     .bind(change_seq)
     .bind(i64::from(completing))
+    .bind(i64::from(answering))
+    .bind(i64::from(confirming))
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -494,6 +500,23 @@ pub async fn set_status(
         ));
     }
     Ok(())
+}
+
+/// Whether moving `booking` to `next`, by `by`, is the answer of the one
+/// who was asked (the driver to a passenger's request, the passenger to a
+/// driver's proposal): a confirmation, or a refusal by them. The asker
+/// withdrawing is not an answer.
+fn answers(booking: &StoredBooking, next: BookingStatus, by: &str) -> bool {
+    let asked_driver = match booking.status {
+        BookingStatus::WaitingDriverConfirmation | BookingStatus::WaitingConfirmation => true,
+        BookingStatus::WaitingPassengerConfirmation => false,
+        _ => return false,
+    };
+    match next {
+        BookingStatus::Confirmed => true,
+        BookingStatus::Cancelled => (by == booking.driver_id) == asked_driver,
+        _ => false,
+    }
 }
 
 /// Marks a booking changed (one of its dates), for those who follow it.

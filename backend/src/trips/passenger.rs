@@ -95,6 +95,7 @@ impl Trips {
                 schedule: &draft.schedule,
                 seats: i64::from(draft.seats),
                 purpose: draft.purpose,
+                with_candidates: !matches.is_empty(),
             },
             today,
         )

@@ -54,6 +54,12 @@ pub fn SignIn() -> Element {
             let api = app.api().await;
             match api.verify(&contact.read(), &code.read()).await {
                 Ok(session) => {
+                    // In the browser, the session cookie first: a page that
+                    // connects again from now on (a server restart, a
+                    // moment without signal) is still signed in.
+                    if app.web {
+                        keep_browser_session(Some(session.token.clone())).await;
+                    }
                     app.with_engine(async |e| {
                         e.signed_in(session.token.clone());
                         let _ = e.pull().await;
@@ -62,7 +68,6 @@ pub fn SignIn() -> Element {
                     // Signed in: this screen gives way to the asked one,
                     // so what follows must not be tied to it.
                     if app.web {
-                        spawn_forever(keep_browser_session(Some(session.token.clone())));
                         spawn_forever(subscribe_to_push(app, session.token));
                     }
                     if route == (Route::SignIn {}) {
@@ -158,25 +163,30 @@ pub fn AskName() -> Element {
     }
 }
 
+/// A script that runs with `data` as `given` (a JSON literal, which is a
+/// JavaScript one). Never `dioxus.recv()` for this: LiveView's waits 50 ms,
+/// then spins until the message is there, and a message that comes later
+/// (a busy server) can never arrive while it spins: the page freezes.
+fn with_data(data: &serde_json::Value, script: &str) -> String {
+    format!("const given = {data};\n{script}")
+}
+
 /// In the browser: keeps the sign-in in the session cookie (the server
 /// sets it, HttpOnly, from the token), or forgets it (`None`).
 pub(crate) async fn keep_browser_session(token: Option<String>) {
-    let mut eval = document::eval(
+    let mut eval = document::eval(&with_data(
+        &serde_json::json!({ "token": token }),
         r#"
-        const { token } = await dioxus.recv();
         try {
-            await fetch("/web/session", token
-                ? { method: "POST", credentials: "same-origin", headers: { "authorization": "Bearer " + token } }
+            await fetch("/web/session", given.token
+                ? { method: "POST", credentials: "same-origin", headers: { "authorization": "Bearer " + given.token } }
                 : { method: "DELETE", credentials: "same-origin" });
             dioxus.send("done");
         } catch (e) {
             dioxus.send("failed: " + e);
         }
         "#,
-    );
-    // An object: LiveView's `dioxus.recv()` waits for a truthy message, and
-    // would spin forever on a bare `null`.
-    let _ = eval.send(serde_json::json!({ "token": token }));
+    ));
     let _ = eval.recv::<String>().await;
 }
 
@@ -186,9 +196,10 @@ async fn subscribe_to_push(app: AppHandle, token: String) {
     let Ok(key) = app.api().await.vapid_key().await else {
         return;
     };
-    let mut eval = document::eval(
+    let mut eval = document::eval(&with_data(
+        &serde_json::json!({ "key": key.key, "token": token }),
         r#"
-        const { key, token } = await dioxus.recv();
+        const { key, token } = given;
         try {
             if (!("serviceWorker" in navigator) || !("PushManager" in window)) { dioxus.send("unsupported"); return; }
             const registration = await navigator.serviceWorker.register("/sw.js");
@@ -206,8 +217,7 @@ async fn subscribe_to_push(app: AppHandle, token: String) {
             dioxus.send("refused: " + e);
         }
         "#,
-    );
-    let _ = eval.send(serde_json::json!({ "key": key.key, "token": token }));
+    ));
     let _ = eval.recv::<String>().await;
 }
 

@@ -22,6 +22,7 @@ pub fn Coordination() -> Element {
         nav { class: "home",
             button { id: "go-board", onclick: move |_| app.go(Route::Board {}), "Demandes et candidats" }
             button { id: "go-impact", onclick: move |_| app.go(Route::Impact {}), "Chiffres d'impact" }
+            button { id: "go-usage", onclick: move |_| app.go(Route::Usage {}), "Utilisation du service" }
             button { id: "go-map", class: "secondary", onclick: move |_| app.go(Route::MapView {}), "Carte et demande non satisfaite" }
             button { id: "go-registry", class: "secondary", onclick: move |_| app.go(Route::Registry {}), "Registre de preuve" }
             button { id: "go-team", class: "secondary", onclick: move |_| app.go(Route::Team {}), "Relais et lieux" }

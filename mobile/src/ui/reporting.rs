@@ -1,8 +1,8 @@
-//! What coordinators report: impact figures for funders, the proof
-//! registry's export, and the audit log.
+//! What coordinators report: impact figures for funders, how the service
+//! is used (for the team), the proof registry's export, and the audit log.
 
 use dioxus::prelude::*;
-use lotocar_shared::reporting::{self, Figures};
+use lotocar_shared::reporting::{self, Figures, UsageFigures};
 use lotocar_shared::text::french_number;
 use lotocar_shared::time::{french_date_time, french_date_with_year, french_month_of_key};
 
@@ -110,6 +110,187 @@ fn BarChart(label: String, rows: Vec<(String, Figures)>) -> Element {
             }
         }
         p { class: "muted", "Clair : demandes ; foncé : demandes servies." }
+    }
+}
+
+/// How the service is used: people who came, what became of their
+/// requests step by step, how long it took, where people stop; by week or
+/// by month, and as a CSV table.
+#[component]
+pub fn UsageScreen() -> Element {
+    let app = use_context::<AppHandle>();
+    let mut monthly = use_signal(|| false);
+    let data = use_resource(move || async move {
+        let by = if monthly() { "month" } else { "week" };
+        let api = app.api().await;
+        let t = territory(&app);
+        let usage = api.usage(&t, by).await?;
+        let csv = api
+            .territory_text(&t, &format!("usage?by={by}&format=csv"))
+            .await?;
+        Ok::<_, crate::api::ApiError>((usage, csv))
+    });
+    let pressed = |on: bool| if on { "true" } else { "false" };
+    rsx! {
+        Back { to: Route::Coordination {} }
+        h1 { "Utilisation du service" }
+        p { class: "muted", "Des totaux seulement, tirés de nos données : aucun nom, aucun suivi des écrans." }
+        div { class: "choice",
+            button { id: "usage-weeks", class: if monthly() { "secondary" } else { "" },
+                "aria-pressed": pressed(!monthly()), onclick: move |_| monthly.set(false), "Par semaine" }
+            button { id: "usage-months", class: if monthly() { "" } else { "secondary" },
+                "aria-pressed": pressed(monthly()), onclick: move |_| monthly.set(true), "Par mois" }
+        }
+        match &*data.read() {
+            None => rsx! { Loading { error: None } },
+            Some(Err(err)) => rsx! { Loading { error: Some(err.message()) } },
+            Some(Ok((usage, csv))) => {
+                let whole = if usage.by == "month" {
+                    format!("Sur les {} derniers mois", usage.periods.len())
+                } else {
+                    format!("Sur les {} dernières semaines", usage.periods.len())
+                };
+                let f = usage.totals.clone();
+                rsx! {
+                    h2 { "{whole}" }
+                    Steps { figures: f.clone() }
+                    h2 { "Par motif" }
+                    ul { id: "usage-purposes",
+                        for p in f.purposes.iter().filter(|p| p.needs_posted > 0) {
+                            li { "{purpose_said(p)}" }
+                        }
+                    }
+                    if f.funnel.needs_posted == 0 { p { class: "muted", "Aucune demande sur la période." } }
+                    h2 { "Où les personnes s'arrêtent" }
+                    DropOutList { figures: f.clone() }
+                    h2 { if usage.by == "month" { "Mois par mois" } else { "Semaine par semaine" } }
+                    for period in usage.periods.iter().rev() {
+                        div { class: "card",
+                            h3 { "{capitalised(&period.label)}" }
+                            if period.figures.new_people.total == 0 && period.figures.funnel.needs_posted == 0 {
+                                p { class: "muted", "Ni nouvelle personne, ni demande." }
+                            } else {
+                                PeriodLine { figures: period.figures.clone() }
+                            }
+                        }
+                    }
+                    a { id: "usage-csv", class: "button", href: "data:text/csv;charset=utf-8,{percent_encode(&with_mark(csv))}", download: "utilisation.csv", "Télécharger le tableau (CSV)" }
+                }
+            }
+        }
+    }
+}
+
+/// The whole period, step by step.
+#[component]
+fn Steps(figures: UsageFigures) -> Element {
+    let (p, n) = (&figures.new_people, &figures.funnel);
+    let c = &figures.conversion;
+    rsx! {
+        dl { class: "figures", id: "usage-steps",
+            dt { "Nouvelles personnes" }
+            dd { "{p.total} (appli {p.app}, navigateur {p.web}, relais {p.relay})" }
+            dt { "Demandes de trajet" } dd { id: "usage-needs", "{n.needs_posted}" }
+            dt { "Un conducteur trouvé" } dd { "{n.needs_with_candidate}{share_said(c.posted_to_candidate)}" }
+            dt { "Une place demandée" } dd { "{n.needs_booked}{share_said(c.candidate_to_booked)}" }
+            dt { "Une place confirmée" } dd { "{n.needs_confirmed}{share_said(c.booked_to_confirmed)}" }
+            dt { "Trajet effectué" } dd { "{n.needs_done}{share_said(c.confirmed_to_done)}" }
+            dt { "Attente du premier conducteur (médiane)" } dd { "{duration_said(figures.median_minutes_to_first_candidate)}" }
+            dt { "Attente de la confirmation (médiane)" } dd { "{duration_said(figures.median_minutes_to_confirmation)}" }
+        }
+        p { class: "muted", "Entre parenthèses : la part de l'étape précédente." }
+    }
+}
+
+/// Where requests stop.
+#[component]
+fn DropOutList(figures: UsageFigures) -> Element {
+    let d = &figures.drop_outs;
+    rsx! {
+        ul { id: "usage-drop-outs",
+            li { "Conducteur trouvé, mais aucune place demandée : {d.candidates_not_booked}" }
+            li { "Places demandées : {d.bookings_asked}, dont confirmées : {d.bookings_confirmed}" }
+            li { "Refusées par la personne sollicitée : {d.bookings_declined}" }
+            li { "Restées sans réponse : {d.bookings_unanswered}" }
+            li { "En attente de réponse : {d.bookings_waiting}" }
+            li { "Délai de réponse (médiane) : {duration_said(d.median_minutes_to_answer)}" }
+        }
+    }
+}
+
+/// One week or month, in a line.
+#[component]
+fn PeriodLine(figures: UsageFigures) -> Element {
+    let (p, n) = (&figures.new_people, &figures.funnel);
+    rsx! {
+        p { "{people_and_needs(p.total, n.needs_posted)}" }
+        p { "Conducteur trouvé : {n.needs_with_candidate} · place demandée : {n.needs_booked} · confirmée : {n.needs_confirmed} · effectué : {n.needs_done}" }
+    }
+}
+
+/// « 2 nouvelles personnes, 3 demandes ».
+fn people_and_needs(people: u64, needs: u64) -> String {
+    format!(
+        "{}, {}",
+        plural(people, "nouvelle personne"),
+        plural(needs, "demande")
+    )
+}
+
+/// « Rendez-vous médical : 3 demandes, 1 servie (33 %) ».
+fn purpose_said(p: &reporting::PurposeUse) -> String {
+    format!(
+        "{} : {}, {}{}",
+        capitalised(&p.label),
+        plural(p.needs_posted, "demande"),
+        plural(p.needs_served, "servie"),
+        share_said(p.served_share)
+    )
+}
+
+/// "3 demandes", "1 demande", "0 demande" (French: the singular up to 1).
+fn plural(n: u64, word: &str) -> String {
+    if n > 1 {
+        let words: Vec<String> = word.split(' ').map(|w| format!("{w}s")).collect();
+        format!("{n} {}", words.join(" "))
+    } else {
+        format!("{n} {word}")
+    }
+}
+
+/// " (60 %)", or nothing when there is no share.
+fn share_said(share: Option<f64>) -> String {
+    share
+        .map(|s| format!(" ({} %)", percent(s)))
+        .unwrap_or_default()
+}
+
+/// A median duration in plain words: « moins d'une minute », « 25 min »,
+/// « 3 h 10 min », « 2 jours et 4 h »; « pas encore » when unknown.
+fn duration_said(minutes: Option<f64>) -> String {
+    let Some(minutes) = minutes else {
+        return "pas encore".into();
+    };
+    let total = minutes.round() as i64;
+    let (days, hours, mins) = (total / 1440, total % 1440 / 60, total % 60);
+    match (days, hours) {
+        _ if total < 1 => "moins d'une minute".into(),
+        (0, 0) => format!("{mins} min"),
+        (0, _) if mins == 0 => format!("{hours} h"),
+        (0, _) => format!("{hours} h {mins} min"),
+        (1, 0) => "1 jour".into(),
+        (1, _) => format!("1 jour et {hours} h"),
+        (_, 0) => format!("{days} jours"),
+        _ => format!("{days} jours et {hours} h"),
+    }
+}
+
+/// « Semaine du 23 novembre 2026 » from « semaine du… ».
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -80,6 +80,8 @@ pub enum Route {
         Board {},
         #[route("/coordination/impact", ImpactScreen)]
         Impact {},
+        #[route("/coordination/utilisation", UsageScreen)]
+        Usage {},
         #[route("/coordination/carte")]
         MapView {},
         #[route("/coordination/registre")]
