@@ -81,6 +81,7 @@ async function coordinator(page) {
   await page.waitForSelector('#usage-months[aria-pressed="true"]', { timeout });
   await page.waitForSelector("text=Mois par mois", { timeout });
   await check(page, "/coordination/utilisation (par mois)", null, true);
+  await check(page, "/coordination/avis");
   await check(page, "/coordination/carte", async (p) => p.waitForSelector(".map svg", { timeout }));
   await theMap(page);
   await check(page, "/coordination/registre");

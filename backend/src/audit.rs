@@ -19,6 +19,7 @@ pub enum Action {
     MeetingPointRemoved,
     AliasSaved,
     AliasRemoved,
+    RatingHidden,
 }
 
 impl Action {
@@ -37,6 +38,7 @@ impl Action {
             Action::MeetingPointRemoved => "meeting_point_removed",
             Action::AliasSaved => "alias_saved",
             Action::AliasRemoved => "alias_removed",
+            Action::RatingHidden => "rating_hidden",
         }
     }
 }
@@ -49,6 +51,7 @@ pub enum Subject<'a> {
     User(&'a str),
     MeetingPoint(&'a str),
     Alias(&'a str),
+    Rating(&'a str),
 }
 
 impl Subject<'_> {
@@ -59,6 +62,7 @@ impl Subject<'_> {
             Subject::User(id) => ("user", id),
             Subject::MeetingPoint(id) => ("meeting_point", id),
             Subject::Alias(id) => ("alias", id),
+            Subject::Rating(id) => ("rating", id),
         }
     }
 }

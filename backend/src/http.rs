@@ -204,6 +204,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::privacy::router())
         .merge(crate::impact::router())
         .merge(crate::usage::router())
+        .merge(crate::ratings::router())
         .merge(crate::registry::router())
         .merge(crate::coordination::router())
 }

@@ -25,6 +25,7 @@ pub mod notify;
 pub mod offers;
 pub mod places;
 pub mod privacy;
+pub mod ratings;
 pub mod registry;
 pub mod relay;
 pub mod sync;

@@ -84,6 +84,11 @@ pub const TABLES: &[(&str, Treatment, &str)] = &[
         "bookings::store::erase_user (reasons), cancelled with their offer or need; booked_by and beneficiary_id are ids, names read from their owners",
     ),
     (
+        "ratings",
+        Treatment::ExportedAndErased,
+        "ratings::export_of, ratings::erase_user, ratings::erase_person",
+    ),
+    (
         "booking_dates",
         Treatment::NotPersonal,
         "dates of a booking",
@@ -294,6 +299,7 @@ pub async fn export(trips: &Trips, user_id: &str) -> Result<Value> {
     let seen_by_me = reveals(true).await?;
     let actions = crate::audit::actions_of(db, user_id).await?;
     let checkins = crate::bookings::store::checkins_of(db, user_id).await?;
+    let ratings = crate::ratings::export_of(db, user_id).await?;
     Ok(json!({
         "exported_at": crate::db::now(),
         "about": "Toutes les données que Lotocar conserve sur vous. Voir docs/privacy.md pour leur usage et leur durée de conservation.",
@@ -305,6 +311,7 @@ pub async fn export(trips: &Trips, user_id: &str) -> Result<Value> {
         "requests": needs,
         "bookings": bookings,
         "checkins": checkins,
+        "ratings": ratings,
         "notifications": notifications,
         "push_subscriptions": subscriptions,
         "contact_reveals": { "my_details_shown_to": seen_by_others, "details_i_saw": seen_by_me },
@@ -338,6 +345,7 @@ pub async fn erase_user(trips: &Trips, tx: &mut Tx, user_id: &str) -> Result<()>
     crate::notify::erase_user(tx, user_id).await?;
     crate::idempotency::erase_user(tx, user_id).await?;
     crate::bookings::store::erase_user(tx, user_id).await?;
+    crate::ratings::erase_user(tx, user_id).await?;
     crate::needs::scrub_reasons_by(tx, user_id).await?;
     accounts::erase(tx, user_id).await?;
     Ok(())

@@ -57,6 +57,7 @@ pub async fn erase_person(trips: &Trips, tx: &mut Tx, id: &str, by: &str) -> Res
     close_needs_of(&trips.bookings, tx, Whose::Beneficiary(id), by).await?;
     crate::news::forget_closed(tx).await?;
     crate::notify::erase_person(tx, id).await?;
+    crate::ratings::erase_person(tx, id).await?;
     needs::scrub_reasons_for(tx, id).await?;
     let mut subjects = needs::ids_for(tx, id).await?;
     subjects.push(id.to_string());

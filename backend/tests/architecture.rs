@@ -38,6 +38,7 @@ const CAPABILITIES: &[&str] = &[
     "news",
     "bookings",
     "trips",
+    "ratings",
     "relay",
     "coordination",
     "impact",

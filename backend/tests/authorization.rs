@@ -427,6 +427,21 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
             Some(json!({ "status": "CONFIRMED" })),
             [A, 409, 409, 404, 404, 404, 404, 404, 404],
         ),
+        // Feedback: its two sides, once the trip took place (409 before).
+        row(
+            M::PUT,
+            "/api/v1/bookings/{id}/rating",
+            format!("/api/v1/bookings/{booking_id}/rating"),
+            Some(json!({ "grade": 5 })),
+            [A, 409, 409, 404, 404, 404, 404, 404, 404],
+        ),
+        row(
+            M::GET,
+            "/api/v1/bookings/{id}/rating",
+            format!("/api/v1/bookings/{booking_id}/rating"),
+            None,
+            [A, 404, 404, 404, 404, 404, 404, 404, 404],
+        ),
         // Check-in at the meeting point: its two sides, on the day (409
         // before).
         row(
@@ -502,6 +517,42 @@ async fn every_endpoint_answers_each_role_as_it_should(backend: Backend) {
             "/api/v1/territories/lot/impact".into(),
             None,
             [A, 403, 403, 403, 200, 403, 200, 403, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/territories/{id}/usage",
+            "/api/v1/territories/lot/usage".into(),
+            None,
+            [A, 403, 403, 403, 200, 403, 200, 403, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/territories/{id}/usage",
+            "/api/v1/territories/aveyron/usage".into(),
+            None,
+            [A, 403, 403, 403, 403, 200, 403, 200, 403],
+        ),
+        // Ratings: for the coordinators of the territory.
+        row(
+            M::GET,
+            "/api/v1/territories/{id}/ratings",
+            "/api/v1/territories/lot/ratings".into(),
+            None,
+            [A, 403, 403, 403, 403, 403, 200, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/v1/territories/{id}/ratings/{rating}/hide",
+            "/api/v1/territories/lot/ratings/nope/hide".into(),
+            Some(json!({ "reason": "test" })),
+            [A, 403, 403, 403, 403, 403, 404, 403, 404],
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/rating",
+            "/api/v1/me/rating".into(),
+            None,
+            [A, 200, 200, 200, 200, 200, 200, 200, 200],
         ),
         row(
             M::GET,

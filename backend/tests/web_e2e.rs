@@ -1,6 +1,6 @@
 //! The web shell in a real browser: the scripts of `e2e/` (`flow.mjs`,
 //! `relay.mjs`, `people.mjs`, `deeplink.mjs`, `limits.mjs`,
-//! `reconnect.mjs`, `forms.mjs`, `confirm.mjs`, `targets.mjs`) drive
+//! `reconnect.mjs`, `forms.mjs`, `confirm.mjs`, `targets.mjs`, `rating.mjs`) drive
 //! Debian's Chromium through Playwright against this server (SQLite,
 //! `--dev`, the demo territory). Screenshots of each step land in
 //! `target/e2e/`.
@@ -515,4 +515,79 @@ async fn a_dropped_connection_comes_back_on_the_same_screen_with_the_form_as_it_
         );
         assert!(said.contains("reconnect ok"), "{said}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_the_trip_each_side_gives_its_word_and_the_coordinator_sees_the_low_ones() {
+    if !browser_ready() {
+        return;
+    }
+    let mut server = demo_server(Backend::Sqlite).await;
+    const DRIVER: &str = "+33611112223";
+    const PASSENGER: &str = "+33622221000";
+    const COORDINATOR: &str = "coordination.avis@example.fr";
+    let ride = commuting_driver(&server, DRIVER, false).await;
+    let tuesday = next_weekday(1, 2);
+    let mut booked = Vec::new();
+    for (i, contact) in [PASSENGER, "+33622221001", "+33622221002"]
+        .iter()
+        .enumerate()
+    {
+        let passenger = server
+            .sign_in_as(contact, &format!("Passagère {}", i + 1))
+            .await;
+        let booking = post_need_and_book(&server, &passenger, &ride.offer_id, &tuesday).await;
+        let id = id_of(&booking).to_string();
+        confirm(&server, &ride.driver, &id).await;
+        booked.push((passenger, id));
+    }
+    server.grant(COORDINATOR, "coordinator", "lot");
+    // The day of the trip: it took place; two passengers already graded
+    // Marie.
+    server.options.env.push((
+        "LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(),
+        hours_until_noon(&tuesday).to_string(),
+    ));
+    server.restart().await;
+    for (i, (passenger, id)) in booked.iter().enumerate() {
+        let done = server
+            .patch(
+                &format!("/api/v1/bookings/{id}"),
+                Some(passenger),
+                &json!({ "status": "COMPLETED_PENDING_VALIDATION" }),
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        if i > 0 {
+            let rated = server
+                .put(
+                    &format!("/api/v1/bookings/{id}/rating"),
+                    Some(passenger),
+                    &json!({ "grade": 6 - i as i64 }),
+                )
+                .await;
+            assert_eq!(rated.status, StatusCode::CREATED, "{}", rated.body);
+        }
+    }
+    let shots = workspace().join("target/e2e");
+    node(
+        "rating.mjs",
+        &[
+            &server.base,
+            shots.to_str().unwrap(),
+            &booked[0].1,
+            PASSENGER,
+            DRIVER,
+            COORDINATOR,
+        ],
+        "rating ok",
+    );
+    // What the passenger chose last is what is kept.
+    let kept = server
+        .get(
+            &format!("/api/v1/bookings/{}/rating", booked[0].1),
+            Some(&booked[0].0),
+        )
+        .await;
+    assert_eq!(kept.body["grade"], 1, "{}", kept.body);
 }

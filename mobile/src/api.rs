@@ -11,6 +11,7 @@ use lotocar_shared::coordination::{
     Alias, AliasInput, BoardEntry, MeetingPoint, MeetingPointInput, ProposalInput, StaffInput,
     StaffMember, UnmetCorridor,
 };
+use lotocar_shared::rating::{HideRating, Rating, RatingInput, StaffRating};
 use lotocar_shared::relay::{Beneficiary, BeneficiaryInput, OutcomeInput};
 use lotocar_shared::reporting::{AuditEntry, Impact, RegistryExport, Usage};
 use lotocar_shared::validation::FieldError;
@@ -231,6 +232,64 @@ impl Api {
     pub async fn update_me(&self, patch: &MePatch) -> ApiResult<Me> {
         self.json(Method::PATCH, "/api/v1/me", Some(patch), None)
             .await
+    }
+
+    // Ratings
+
+    /// My rating of a booking's trip; `None` while there is none.
+    pub async fn my_rating(&self, booking: &str) -> ApiResult<Option<Rating>> {
+        match self
+            .get(&format!("/api/v1/bookings/{booking}/rating"))
+            .await
+        {
+            Ok(rating) => Ok(Some(rating)),
+            Err(err) if err.status() == Some(404) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Grades a booking's trip (or changes my grade).
+    pub async fn rate(&self, booking: &str, input: &RatingInput) -> ApiResult<Rating> {
+        self.json(
+            Method::PUT,
+            &format!("/api/v1/bookings/{booking}/rating"),
+            Some(input),
+            None,
+        )
+        .await
+    }
+
+    /// How I am graded: `(count, average)`, the average from three on.
+    pub async fn my_grade(&self) -> ApiResult<(u64, Option<f64>)> {
+        #[derive(serde::Deserialize)]
+        struct Summary {
+            count: u64,
+            average: Option<f64>,
+        }
+        let s: Summary = self.get("/api/v1/me/rating").await?;
+        Ok((s.count, s.average))
+    }
+
+    /// A territory's ratings (`low`: only grades of 1 or 2).
+    pub async fn ratings(&self, territory: &str, low: bool) -> ApiResult<Vec<StaffRating>> {
+        self.get(&format!(
+            "/api/v1/territories/{territory}/ratings?low={low}"
+        ))
+        .await
+    }
+
+    /// Hides a rating, with the reason.
+    pub async fn hide_rating(&self, territory: &str, id: &str, reason: &str) -> ApiResult<()> {
+        self.send(
+            Method::POST,
+            &format!("/api/v1/territories/{territory}/ratings/{id}/hide"),
+            Some(&HideRating {
+                reason: reason.to_string(),
+            }),
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 
     // Places

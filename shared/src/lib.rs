@@ -12,6 +12,7 @@ pub mod geo;
 pub mod need;
 pub mod offer;
 pub mod people;
+pub mod rating;
 pub mod relay;
 pub mod reporting;
 pub mod schedule;

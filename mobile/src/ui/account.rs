@@ -333,10 +333,23 @@ pub fn Profile() -> Element {
         .as_ref()
         .and_then(|m| m.phone.as_deref().map(national_phone).or(m.email.clone()))
         .unwrap_or_default();
+    let grade = use_resource(move || async move { app.api().await.my_grade().await });
+    let graded = match &*grade.read() {
+        Some(Ok((count, Some(average)))) => Some(format!(
+            "Votre note moyenne : {} sur 5 ({count} avis)",
+            lotocar_shared::text::french_number(*average, 1)
+        )),
+        Some(Ok((count, None))) if *count > 0 => Some(format!(
+            "{count} avis sur vous pour l'instant : votre moyenne s'affichera à partir de {}.",
+            lotocar_shared::rating::SHOWN_FROM
+        )),
+        _ => None,
+    };
     rsx! {
         Back { to: Route::Home {} }
         h1 { "Mon profil" }
         p { class: "muted", "Connecté avec : {contact}" }
+        if let Some(graded) = graded { p { id: "my-grade", "{graded}" } }
         label { r#for: "name", "Votre prénom et l'initiale de votre nom" }
         input { id: "name", r#type: "text", value: "{name}", oninput: move |e| name.set(e.value()) }
         FieldMessage { errors: errors(), field: "display_name" }

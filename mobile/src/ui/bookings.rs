@@ -3,8 +3,12 @@
 use dioxus::prelude::*;
 use lotocar_shared::BookingStatus;
 use lotocar_shared::api::{BookingPatch, Leg};
+use lotocar_shared::rating::RatingInput;
+use lotocar_shared::validation::FieldError;
 
-use super::pieces::{Back, ConfirmButton, national_phone};
+use super::pieces::{
+    Back, ConfirmButton, FieldMessage, focus_first_fault, invalid, message_id, national_phone,
+};
 use super::{AppHandle, Route};
 use crate::store::Action;
 
@@ -157,6 +161,108 @@ pub fn BookingScreen(id: String) -> Element {
             }
         }
         if !matches!(b.need_leg, Leg::Outbound) { p { class: "muted", "Trajet retour." } }
+        if matches!(b.status, BookingStatus::CompletedPendingValidation | BookingStatus::Validated) {
+            Feedback {
+                booking_id: b.id.clone(),
+                about: if driver { b.passenger.display_name.clone() } else { b.driver.display_name.clone() },
+                for_person: if driver { None } else { b.booked_by.as_ref().map(|_| b.passenger.display_name.clone()) },
+            }
+        }
+    }
+}
+
+/// The words of the grades, 1 to 5.
+const GRADES: [&str; 5] = ["Mauvais", "Décevant", "Correct", "Bien", "Très bien"];
+
+/// After the trip: a grade from 1 to 5 and a few words about the other
+/// person (only the coordinator reads them), once, and changed within 7
+/// days. A relay gives the word of the person she helps (`for_person`).
+#[component]
+fn Feedback(booking_id: String, about: String, for_person: Option<String>) -> Element {
+    let app = use_context::<AppHandle>();
+    let key = booking_id.clone();
+    let mut current = use_resource(move || {
+        let id = key.clone();
+        async move { app.api().await.my_rating(&id).await }
+    });
+    let mut grade = use_signal(|| 0i64);
+    let mut comment = use_signal(String::new);
+    let mut errors = use_signal(Vec::<FieldError>::new);
+    let mut editing = use_signal(|| false);
+    let existing = match &*current.read() {
+        Some(Ok(rating)) => rating.clone(),
+        _ => None,
+    };
+    let open = existing
+        .as_ref()
+        .is_none_or(|r| r.editable_until > chrono::Utc::now());
+    let whose = match &for_person {
+        Some(person) => format!("L'avis de {person} sur le trajet"),
+        None => "Votre avis sur le trajet".to_string(),
+    };
+    let send = {
+        let id = booking_id.clone();
+        move |event: FormEvent| {
+            event.prevent_default();
+            let id = id.clone();
+            spawn(async move {
+                let input = RatingInput {
+                    grade: grade(),
+                    comment: comment.read().clone(),
+                };
+                match app.api().await.rate(&id, &input).await {
+                    Ok(_) => {
+                        errors.set(Vec::new());
+                        editing.set(false);
+                        app.say("Merci pour votre avis !");
+                        current.restart();
+                    }
+                    Err(err) => {
+                        errors.set(err.field_errors());
+                        app.warn(err.message());
+                        focus_first_fault();
+                    }
+                }
+            });
+        }
+    };
+    let e = errors();
+    rsx! {
+        h2 { "{whose}" }
+        if let (Some(r), false) = (&existing, editing()) {
+            p { id: "my-rating", "Note donnée : {r.grade} sur 5 ({GRADES[(r.grade.clamp(1, 5) - 1) as usize].to_lowercase()})" }
+            if !r.comment.is_empty() { p { class: "muted", "« {r.comment} »" } }
+            if open {
+                button { id: "change-rating", class: "secondary",
+                    onclick: {
+                        let (g, c) = (r.grade, r.comment.clone());
+                        move |_| { grade.set(g); comment.set(c.clone()); editing.set(true); }
+                    },
+                    "Changer mon avis"
+                }
+            }
+        } else if open {
+            form { novalidate: true, onsubmit: send,
+                fieldset {
+                    legend { "Comment s'est passé le trajet avec {about} ?" }
+                    for (i, word) in GRADES.iter().enumerate() {
+                        label { class: "check",
+                            input { r#type: "radio", name: "grade", id: "grade-{i + 1}", checked: grade() == i as i64 + 1,
+                                "aria-describedby": message_id("grade"),
+                                onchange: move |_| grade.set(i as i64 + 1) }
+                            "{i + 1} — {word}"
+                        }
+                    }
+                    FieldMessage { errors: e.clone(), field: "grade" }
+                }
+                label { r#for: "rating-comment", "Quelques mots (facultatif, lus seulement par l'équipe)" }
+                textarea { id: "rating-comment", rows: "3", maxlength: "300", value: "{comment}",
+                    "aria-invalid": invalid(&e, "comment"), "aria-describedby": message_id("comment"),
+                    oninput: move |event| comment.set(event.value()) }
+                FieldMessage { errors: e.clone(), field: "comment" }
+                button { id: "send-rating", r#type: "submit", "Envoyer mon avis" }
+            }
+        }
     }
 }
 

@@ -16,6 +16,18 @@ use super::{AppHandle, Route};
 #[component]
 pub fn Coordination() -> Element {
     let app = use_context::<AppHandle>();
+    // Low grades not yet looked at are told here, on the way in.
+    let low = use_resource(move || async move {
+        app.api()
+            .await
+            .ratings(&territory(&app), true)
+            .await
+            .map(|list| list.iter().filter(|r| !r.hidden).count())
+    });
+    let ratings_label = match &*low.read() {
+        Some(Ok(n)) if *n > 0 => format!("Avis après les trajets ({n} à regarder)"),
+        _ => "Avis après les trajets".to_string(),
+    };
     rsx! {
         Back { to: Route::RelayHome {} }
         h1 { "Coordination" }
@@ -23,6 +35,7 @@ pub fn Coordination() -> Element {
             button { id: "go-board", onclick: move |_| app.go(Route::Board {}), "Demandes et candidats" }
             button { id: "go-impact", onclick: move |_| app.go(Route::Impact {}), "Chiffres d'impact" }
             button { id: "go-usage", onclick: move |_| app.go(Route::Usage {}), "Utilisation du service" }
+            button { id: "go-ratings", class: "secondary", onclick: move |_| app.go(Route::Ratings {}), "{ratings_label}" }
             button { id: "go-map", class: "secondary", onclick: move |_| app.go(Route::MapView {}), "Carte et demande non satisfaite" }
             button { id: "go-registry", class: "secondary", onclick: move |_| app.go(Route::Registry {}), "Registre de preuve" }
             button { id: "go-team", class: "secondary", onclick: move |_| app.go(Route::Team {}), "Relais et lieux" }

@@ -294,6 +294,80 @@ fn capitalised(text: &str) -> String {
     }
 }
 
+/// Feedback after trips: the low grades first, to look at, then the
+/// others; each comment with who wrote it and about whom; hiding one asks
+/// why (the audit log keeps it).
+#[component]
+pub fn RatingsScreen() -> Element {
+    let app = use_context::<AppHandle>();
+    let mut list =
+        use_resource(move || async move { app.api().await.ratings(&territory(&app), false).await });
+    rsx! {
+        Back { to: Route::Coordination {} }
+        h1 { "Avis après les trajets" }
+        p { class: "muted", "Les notes de 1 à 5 que les conducteurs et les passagers se donnent. Les notes de 1 ou 2 sont à regarder." }
+        match &*list.read() {
+            None => rsx! { Loading { error: None } },
+            Some(Err(err)) => rsx! { Loading { error: Some(err.message()) } },
+            Some(Ok(ratings)) if ratings.is_empty() => rsx! { p { "Aucun avis pour l'instant." } },
+            Some(Ok(ratings)) => {
+                let mut sorted = ratings.clone();
+                // Low and shown first; then the newest.
+                sorted.sort_by_key(|r| (!r.low || r.hidden, std::cmp::Reverse(r.created_at)));
+                rsx! {
+                    for r in sorted {
+                        RatingCard { key: "{r.id}", rating: r.clone(), onhidden: move |_| list.restart() }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn RatingCard(rating: lotocar_shared::rating::StaffRating, onhidden: EventHandler<()>) -> Element {
+    let app = use_context::<AppHandle>();
+    let mut reason = use_signal(String::new);
+    let mut hiding = use_signal(|| false);
+    let r = rating;
+    let input_id = format!("hide-reason-{}", r.id);
+    let hide = {
+        let id = r.id.clone();
+        move |_| {
+            let id = id.clone();
+            spawn(async move {
+                let api = app.api().await;
+                match api.hide_rating(&territory(&app), &id, &reason.read()).await {
+                    Ok(()) => {
+                        app.say("Avis masqué : le journal des actions garde le motif.");
+                        onhidden.call(());
+                    }
+                    Err(err) => app.warn(err.message()),
+                }
+            });
+        }
+    };
+    let when = french_date_time(r.created_at.with_timezone(&TZ));
+    rsx! {
+        div { class: if r.low && !r.hidden { "card highlight rating" } else { "card rating" },
+            if r.low && !r.hidden { p { class: "status CANCELLED", "À regarder" } }
+            p { strong { "{r.grade} sur 5" } " — de {r.from_name}, sur {r.about_name}" }
+            p { class: "muted", "{when}" }
+            if !r.comment.is_empty() { p { "« {r.comment} »" } }
+            if r.hidden {
+                p { class: "muted", "Masqué. Motif : {r.hidden_reason.clone().unwrap_or_default()}" }
+            } else if hiding() {
+                label { r#for: "{input_id}", "Pourquoi le masquer ?" }
+                input { id: "{input_id}", r#type: "text", value: "{reason}", oninput: move |e| reason.set(e.value()) }
+                button { class: "danger", onclick: hide, "Masquer cet avis" }
+                button { class: "secondary", onclick: move |_| hiding.set(false), "Non, le garder" }
+            } else {
+                button { class: "secondary", onclick: move |_| hiding.set(true), "Masquer…" }
+            }
+        }
+    }
+}
+
 /// The bodies for the national proof registry.
 #[component]
 pub fn Registry() -> Element {

@@ -82,6 +82,8 @@ pub enum Route {
         Impact {},
         #[route("/coordination/utilisation", UsageScreen)]
         Usage {},
+        #[route("/coordination/avis", RatingsScreen)]
+        Ratings {},
         #[route("/coordination/carte")]
         MapView {},
         #[route("/coordination/registre")]
