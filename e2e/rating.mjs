@@ -52,6 +52,13 @@ try {
   await signIn(base, staff, coordinator);
   await staff.goto(`${base}/coordination`);
   await staff.waitForSelector("text=Avis après les trajets (1 à regarder)", { timeout });
+  // On the board too.
+  await staff.goto(`${base}/coordination/tableau`);
+  await staff.waitForSelector("#low-ratings >> text=1 avis bas (1 ou 2 sur 5) à regarder", { timeout });
+  await staff.click("#low-ratings button");
+  await staff.waitForSelector("h1 >> text=Avis après les trajets", { timeout });
+  await staff.goto(`${base}/coordination`);
+  await staff.waitForSelector("#go-ratings", { timeout });
   await staff.click("#go-ratings");
   const first = staff.locator(".card.rating").first();
   await first.waitFor({ timeout });

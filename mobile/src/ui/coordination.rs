@@ -17,15 +17,9 @@ use super::{AppHandle, Route};
 pub fn Coordination() -> Element {
     let app = use_context::<AppHandle>();
     // Low grades not yet looked at are told here, on the way in.
-    let low = use_resource(move || async move {
-        app.api()
-            .await
-            .ratings(&territory(&app), true)
-            .await
-            .map(|list| list.iter().filter(|r| !r.hidden).count())
-    });
-    let ratings_label = match &*low.read() {
-        Some(Ok(n)) if *n > 0 => format!("Avis après les trajets ({n} à regarder)"),
+    let low = use_low_ratings();
+    let ratings_label = match low() {
+        n if n > 0 => format!("Avis après les trajets ({n} à regarder)"),
         _ => "Avis après les trajets".to_string(),
     };
     rsx! {
@@ -44,6 +38,23 @@ pub fn Coordination() -> Element {
     }
 }
 
+/// How many low grades (1 or 2) of the territory are shown, not hidden:
+/// 0 until known, or for someone who may not read them.
+fn use_low_ratings() -> Memo<usize> {
+    let app = use_context::<AppHandle>();
+    let low = use_resource(move || async move {
+        app.api()
+            .await
+            .ratings(&territory(&app), true)
+            .await
+            .map(|list| list.iter().filter(|r| !r.hidden).count())
+    });
+    use_memo(move || match &*low.read() {
+        Some(Ok(n)) => *n,
+        _ => 0,
+    })
+}
+
 /// Every open need with its best candidates, and a proposal to a driver.
 #[component]
 pub fn Board() -> Element {
@@ -57,9 +68,16 @@ pub fn Board() -> Element {
         }
         app.api().await.board(&territory(&app), &query).await
     });
+    let low = use_low_ratings();
     rsx! {
         Back { to: Route::Coordination {} }
         h1 { "Demandes et candidats" }
+        if low() > 0 {
+            div { class: "card highlight", id: "low-ratings",
+                p { strong { if low() == 1 { "1 avis bas (1 ou 2 sur 5) à regarder" } else { "{low()} avis bas (1 ou 2 sur 5) à regarder" } } }
+                button { class: "secondary", onclick: move |_| app.go(Route::Ratings {}), "Voir les avis" }
+            }
+        }
         label { r#for: "board-status", "Lesquelles" }
         select { id: "board-status", value: "{status}", onchange: move |e| status.set(e.value()),
             option { value: "open", "en attente d'un conducteur" }
