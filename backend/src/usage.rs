@@ -212,6 +212,32 @@ struct BookingRow {
     confirmed_at: Option<i64>,
 }
 
+/// One thing the figures count.
+enum Item<'a> {
+    /// A person who came, and how.
+    Person(Option<&'a str>),
+    /// A need posted, with its bookings.
+    Need(&'a NeedRow, &'a [&'a BookingRow]),
+}
+
+/// Every person and need of `rows`, with the instant it counts at.
+fn each_item(rows: &Rows, mut f: impl FnMut(i64, Item<'_>)) {
+    for (created_at, via) in &rows.people {
+        f(*created_at, Item::Person(via.as_deref()));
+    }
+    let mut of_need: HashMap<&str, Vec<&BookingRow>> = HashMap::new();
+    for b in &rows.bookings {
+        of_need.entry(b.need_id.as_str()).or_default().push(b);
+    }
+    for need in &rows.needs {
+        let bookings = of_need
+            .get(need.id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        f(need.created_at, Item::Need(need, bookings));
+    }
+}
+
 /// What one period (or the whole) adds up.
 #[derive(Default)]
 struct Tally {
@@ -225,6 +251,13 @@ struct Tally {
 }
 
 impl Tally {
+    fn add(&mut self, item: &Item<'_>, today: &str) {
+        match item {
+            Item::Person(via) => self.person(*via),
+            Item::Need(need, bookings) => self.need(need, bookings, today),
+        }
+    }
+
     fn person(&mut self, via: Option<&str>) {
         let people = &mut self.people;
         match via {
@@ -379,23 +412,11 @@ async fn compute(
     let slot = |at: i64| starts.partition_point(|s| *s <= at).saturating_sub(1);
     let mut total = Tally::default();
     let mut tallies: Vec<Tally> = periods.iter().map(|_| Tally::default()).collect();
-    for (created_at, via) in &rows.people {
-        total.person(via.as_deref());
-        tallies[slot(*created_at)].person(via.as_deref());
-    }
-    let mut of_need: HashMap<&str, Vec<&BookingRow>> = HashMap::new();
-    for b in &rows.bookings {
-        of_need.entry(b.need_id.as_str()).or_default().push(b);
-    }
     let today = today.to_string();
-    for need in &rows.needs {
-        let bookings = of_need
-            .get(need.id.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        total.need(need, bookings, &today);
-        tallies[slot(need.created_at)].need(need, bookings, &today);
-    }
+    each_item(&rows, |at, item| {
+        total.add(&item, &today);
+        tallies[slot(at)].add(&item, &today);
+    });
     Ok(Usage {
         territory_id: territory_id.to_string(),
         from: from.to_string(),
@@ -620,61 +641,56 @@ pub async fn gauges(reporting: &Reporting) -> Result<String> {
             .date_naive()
             .to_string();
         let mut tally = Tally::default();
-        for (_, via) in &rows.people {
-            tally.person(via.as_deref());
-        }
-        let mut of_need: HashMap<&str, Vec<&BookingRow>> = HashMap::new();
-        for b in &rows.bookings {
-            of_need.entry(b.need_id.as_str()).or_default().push(b);
-        }
-        for need in &rows.needs {
-            let of = of_need
-                .get(need.id.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            tally.need(need, of, &today);
-        }
+        each_item(&rows, |_, item| tally.add(&item, &today));
         let f = tally.figures();
-        let t = &territory.id;
-        let p = &f.new_people;
-        for (channel, n) in [
-            ("app", p.app),
-            ("web", p.web),
-            ("relay", p.relay),
-            ("unknown", p.unknown),
-        ] {
-            people.push_str(&format!(
-                "lotocar_usage_people{{territory=\"{t}\",channel=\"{channel}\"}} {n}\n"
-            ));
-        }
-        let n = &f.funnel;
-        for (stage, count) in [
-            ("posted", n.needs_posted),
-            ("with_candidate", n.needs_with_candidate),
-            ("booked", n.needs_booked),
-            ("confirmed", n.needs_confirmed),
-            ("done", n.needs_done),
-        ] {
-            needs.push_str(&format!(
-                "lotocar_usage_needs{{territory=\"{t}\",stage=\"{stage}\"}} {count}\n"
-            ));
-        }
-        let d = &f.drop_outs;
-        for (outcome, count) in [
-            ("confirmed", d.bookings_confirmed),
-            ("declined", d.bookings_declined),
-            ("unanswered", d.bookings_unanswered),
-            ("waiting", d.bookings_waiting),
-        ] {
-            bookings.push_str(&format!(
-                "lotocar_usage_bookings{{territory=\"{t}\",outcome=\"{outcome}\"}} {count}\n"
-            ));
-        }
+        let (p, n, d) = (&f.new_people, &f.funnel, &f.drop_outs);
+        let lines = |out: &mut String, name: &str, label: &str, counts: &[(&str, u64)]| {
+            for (value, count) in counts {
+                out.push_str(&format!(
+                    "lotocar_usage_{name}{{territory=\"{}\",{label}=\"{value}\"}} {count}\n",
+                    territory.id
+                ));
+            }
+        };
+        lines(
+            &mut people,
+            "people",
+            "channel",
+            &[
+                ("app", p.app),
+                ("web", p.web),
+                ("relay", p.relay),
+                ("unknown", p.unknown),
+            ],
+        );
+        lines(
+            &mut needs,
+            "needs",
+            "stage",
+            &[
+                ("posted", n.needs_posted),
+                ("with_candidate", n.needs_with_candidate),
+                ("booked", n.needs_booked),
+                ("confirmed", n.needs_confirmed),
+                ("done", n.needs_done),
+            ],
+        );
+        lines(
+            &mut bookings,
+            "bookings",
+            "outcome",
+            &[
+                ("confirmed", d.bookings_confirmed),
+                ("declined", d.bookings_declined),
+                ("unanswered", d.bookings_unanswered),
+                ("waiting", d.bookings_waiting),
+            ],
+        );
     }
     Ok(format!(
         "# HELP lotocar_usage_people People who joined, by territory and how they came (app, web, relay; unknown: before it was recorded).\n# TYPE lotocar_usage_people gauge\n{people}\
-             # HELP lotocar_usage_needs Needs posted, by territory and the furthest step reached (docs/usage.md).\n# TYPE lotocar_usage_needs gauge\n{needs}\
-             # HELP lotocar_usage_bookings Seats asked, by territory and what became of them.\n# TYPE lotocar_usage_bookings gauge\n{bookings}"
+         # HELP lotocar_usage_needs Needs posted, by territory and the furthest step reached (docs/usage.md).\n# TYPE lotocar_usage_needs gauge\n{needs}\
+         # HELP lotocar_usage_bookings Seats asked, by territory and what became of them.\n# TYPE lotocar_usage_bookings gauge\n{bookings}"
     ))
 }
 

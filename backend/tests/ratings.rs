@@ -46,17 +46,6 @@ async fn listed(server: &Server, coordinator: &str, query: &str) -> Vec<Value> {
     answer.body.as_array().unwrap().clone()
 }
 
-async fn set_status(server: &Server, who: &str, id: &str, status: &str) {
-    let moved = server
-        .patch(
-            &format!("/api/v1/bookings/{id}"),
-            Some(who),
-            &json!({ "status": status }),
-        )
-        .await;
-    assert_eq!(moved.status, StatusCode::OK, "{status}: {}", moved.body);
-}
-
 async fn ratings_after_a_trip_from_giving_to_erasing(backend: Backend) {
     let mut server = Server::start_with(backend, many_sign_ins()).await;
     server.add_lot();

@@ -40,18 +40,6 @@ fn need(from: &str, to: &str, date: &str, purpose: &str) -> Value {
     body
 }
 
-/// `who` moves booking `id` to `status`.
-async fn set_status(server: &Server, who: &str, id: &str, status: &str) {
-    let moved = server
-        .patch(
-            &format!("/api/v1/bookings/{id}"),
-            Some(who),
-            &json!({ "status": status }),
-        )
-        .await;
-    assert_eq!(moved.status, StatusCode::OK, "{status}: {}", moved.body);
-}
-
 /// The period `key` of a usage answer.
 fn period<'a>(usage: &'a Value, key: &str) -> &'a Value {
     usage["periods"]

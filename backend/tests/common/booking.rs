@@ -152,3 +152,16 @@ pub async fn booked_and_confirmed(
         booking,
     }
 }
+
+/// `who` moves booking `id` to `status` (a code: `CONFIRMED`, `CANCELLED`,
+/// `COMPLETED_PENDING_VALIDATION`, `VALIDATED`).
+pub async fn set_status(server: &Server, who: &str, id: &str, status: &str) {
+    let moved = server
+        .patch(
+            &format!("/api/v1/bookings/{id}"),
+            Some(who),
+            &json!({ "status": status }),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{status}: {}", moved.body);
+}
