@@ -628,8 +628,8 @@ pub fn to_csv(usage: &Usage, dialect: Dialect) -> String {
 }
 
 /// The usage gauges of `/metrics`: every territory's figures since it
-/// began, from the same tally as the report (three reads per territory:
-/// at 20,000 needs, a few milliseconds per scrape).
+/// began, from the same tally as the report (four reads per territory,
+/// each through an index: people, registered people, needs, bookings).
 pub async fn gauges(reporting: &Reporting) -> Result<String> {
     let mut people = String::new();
     let mut needs = String::new();
