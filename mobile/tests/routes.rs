@@ -42,6 +42,8 @@ fn table() -> Vec<(&'static str, Route)> {
         ("/coordination", Route::Coordination {}),
         ("/coordination/tableau", Route::Board {}),
         ("/coordination/impact", Route::Impact {}),
+        ("/coordination/utilisation", Route::Usage {}),
+        ("/coordination/avis", Route::Ratings {}),
         ("/coordination/carte", Route::MapView {}),
         ("/coordination/registre", Route::Registry {}),
         ("/coordination/equipe", Route::Team {}),
@@ -75,7 +77,7 @@ fn every_route_prints_to_a_path_that_parses_back_to_itself() {
     patterns.sort();
     known.sort();
     assert_eq!(patterns, known);
-    assert_eq!(known.len(), 25);
+    assert_eq!(known.len(), 27);
 
     for (pattern, route) in table {
         let path = route.to_string();
