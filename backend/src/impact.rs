@@ -192,21 +192,29 @@ async fn impact(
     let figures = compute(&reporting, &territory_id, from, to).await?;
     if let Some(dialect) = ReportFormat::dialect(params.format, &headers) {
         let name = format!(
-            "attachment; filename=\"impact-{territory_id}-{}-{}.csv\"",
+            "impact-{territory_id}-{}-{}.csv",
             from.map(|d| d.to_string())
                 .unwrap_or_else(|| "debut".into()),
             to.map(|d| d.to_string()).unwrap_or_else(|| "fin".into())
         );
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, name),
-            ],
-            to_csv(&figures, dialect),
-        )
-            .into_response());
+        return Ok(csv_attachment(&name, to_csv(&figures, dialect)));
     }
     Ok(Json(figures).into_response())
+}
+
+/// A CSV table to download as `file_name` (a report's).
+pub(crate) fn csv_attachment(file_name: &str, csv: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response()
 }
 
 /// The figures of a territory over a period. A report: it reads the needs

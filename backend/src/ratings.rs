@@ -16,7 +16,6 @@ use lotocar_shared::api::Problem;
 use lotocar_shared::rating::{
     EDITABLE_DAYS, HideRating, Rating, RatingInput, RatingSummary, SHOWN_FROM, StaffRating,
 };
-use lotocar_shared::text::public_name;
 use serde::Deserialize;
 use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
@@ -334,52 +333,47 @@ async fn territory_ratings(
     .into_iter()
     .map(decode)
     .collect::<std::result::Result<Vec<_>, _>>()?;
-    let mut accounts: Vec<String> = rows
-        .iter()
-        .flat_map(|r| [Some(r.rater_id.clone()), r.rated_id.clone()])
-        .flatten()
-        .collect();
-    accounts.sort();
-    accounts.dedup();
-    let names = crate::auth::public_names(&trips.db, &accounts).await?;
-    let mut list = Vec::with_capacity(rows.len());
-    for r in rows {
-        let person = |id: &Option<String>| {
-            let id = id.clone();
-            let db = trips.db.clone();
-            async move {
-                match id {
-                    Some(id) => crate::beneficiaries::public_name(&db.pool, &id).await,
-                    None => Ok(None),
-                }
-            }
-        };
-        let from_name = match person(&r.rater_person).await? {
-            Some(name) => name,
-            None => names.get(&r.rater_id).cloned().unwrap_or_default(),
-        };
-        let about_name = match person(&r.rated_person).await? {
-            Some(name) => name,
-            None => r
-                .rated_id
-                .as_ref()
-                .and_then(|id| names.get(id).cloned())
-                .unwrap_or_default(),
-        };
-        list.push(StaffRating {
-            id: r.id,
-            booking_id: r.booking_id,
-            side: r.side,
-            from_name: public_name(&from_name),
-            about_name: public_name(&about_name),
-            grade: r.grade,
-            comment: r.comment,
+    // Names read once for the whole list, already public (« Marie D. »).
+    let ids = |pick: fn(&Stored) -> [Option<&String>; 2]| {
+        let mut ids: Vec<String> = rows.iter().flat_map(pick).flatten().cloned().collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let accounts = crate::auth::public_names(
+        &trips.db,
+        &ids(|r| [Some(&r.rater_id), r.rated_id.as_ref()]),
+    )
+    .await?;
+    let people = crate::beneficiaries::public_names(
+        &trips.db,
+        &ids(|r| [r.rater_person.as_ref(), r.rated_person.as_ref()]),
+    )
+    .await?;
+    let name = |person: &Option<String>, account: Option<&String>| {
+        person
+            .as_ref()
+            .and_then(|id| people.get(id))
+            .or_else(|| account.and_then(|id| accounts.get(id)))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let list = rows
+        .into_iter()
+        .map(|r| StaffRating {
+            from_name: name(&r.rater_person, Some(&r.rater_id)),
+            about_name: name(&r.rated_person, r.rated_id.as_ref()),
             low: r.grade <= 2,
             created_at: from_ms(r.created_at),
             hidden: r.hidden_at.is_some(),
+            id: r.id,
+            booking_id: r.booking_id,
+            side: r.side,
+            grade: r.grade,
+            comment: r.comment,
             hidden_reason: r.hidden_reason,
-        });
-    }
+        })
+        .collect();
     Ok(Json(list))
 }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{FromRef, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Days, Months, NaiveDate, TimeZone};
 use chrono_tz::Tz;
@@ -28,7 +28,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, AuthUser};
 use crate::db::Db;
 use crate::error::{ApiPath, ApiQuery, ApiResult, Error, Result};
-use crate::impact::{Dialect, ReportFormat, Reporting, csv_field, parse_day};
+use crate::impact::{Dialect, ReportFormat, Reporting, csv_attachment, csv_field, parse_day};
 
 pub fn router<S>() -> OpenApiRouter<S>
 where
@@ -106,7 +106,8 @@ async fn usage(
     if from > to {
         return Err(Error::field("to", "La fin de la période doit être après son début.").into());
     }
-    if periods(from, to, grain).len() > MOST_PERIODS {
+    let periods = periods(from, to, grain);
+    if periods.len() > MOST_PERIODS {
         return Err(Error::field(
             "from",
             format!(
@@ -115,17 +116,20 @@ async fn usage(
         )
         .into());
     }
-    let figures = compute(&reporting.db, &territory_id, tz, from, to, grain, today).await?;
+    let figures = compute(
+        &reporting.db,
+        &territory_id,
+        tz,
+        (from, to),
+        (grain, periods),
+        today,
+    )
+    .await?;
     if let Some(dialect) = ReportFormat::dialect(params.format, &headers) {
-        let name = format!("attachment; filename=\"utilisation-{territory_id}-{from}-{to}.csv\"");
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, name),
-            ],
+        return Ok(csv_attachment(
+            &format!("utilisation-{territory_id}-{from}-{to}.csv"),
             to_csv(&figures, dialect),
-        )
-            .into_response());
+        ));
     }
     Ok(Json(figures).into_response())
 }
@@ -391,17 +395,16 @@ fn median_minutes(values: &mut [i64]) -> Option<f64> {
 }
 
 /// The usage of a territory from `from` to `to` (days in `tz`), by week or
-/// month; `today` tells a booking still waiting from one never answered.
+/// month (`periods`, as [`periods`] lists them); `today` tells a booking
+/// still waiting from one never answered.
 async fn compute(
     db: &Db,
     territory_id: &str,
     tz: Tz,
-    from: NaiveDate,
-    to: NaiveDate,
-    grain: Grain,
+    (from, to): (NaiveDate, NaiveDate),
+    (grain, periods): (Grain, Vec<(String, String, NaiveDate)>),
     today: NaiveDate,
 ) -> Result<Usage> {
-    let periods = periods(from, to, grain);
     let starts: Vec<i64> = periods
         .iter()
         .map(|(_, _, start)| midnight_ms(tz, *start))

@@ -550,14 +550,7 @@ async fn after_the_trip_each_side_gives_its_word_and_the_coordinator_sees_the_lo
     ));
     server.restart().await;
     for (i, (passenger, id)) in booked.iter().enumerate() {
-        let done = server
-            .patch(
-                &format!("/api/v1/bookings/{id}"),
-                Some(passenger),
-                &json!({ "status": "COMPLETED_PENDING_VALIDATION" }),
-            )
-            .await;
-        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        set_status(&server, passenger, id, "COMPLETED_PENDING_VALIDATION").await;
         if i > 0 {
             let rated = server
                 .put(
