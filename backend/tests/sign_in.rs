@@ -1,6 +1,7 @@
 //! Sign-in over HTTP: single-use codes and their attempts, rate limits,
 //! codes shown only in development mode, the profile and signing out.
-//! Every scenario runs on SQLite and PostgreSQL.
+//! Every scenario runs on SQLite and PostgreSQL; the last one, on row
+//! locks, on PostgreSQL only (SQLite has one writer and no row locks).
 
 mod common;
 
@@ -196,4 +197,108 @@ async fn profile_changes_and_sign_out(backend: Backend) {
     let after = server.get("/api/v1/me", Some(&token)).await;
     after.problem(401);
     assert_eq!(after.headers["www-authenticate"], "Bearer");
+}
+
+/// The retention purge of sign-in limits runs while a sign-in is in flight
+/// (on PostgreSQL, where both hold row locks): the sign-in has locked its
+/// address's bucket and is about to clear that bucket's old hits when the
+/// purge starts. Neither may be aborted as a deadlock: the sign-in goes
+/// through, and the purge finishes once it is committed.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_the_sign_in_purge_does_not_deadlock_with_a_sign_in_in_flight() {
+    use sqlx::Connection;
+    let Some(backend) = Backend::postgres().await else {
+        return;
+    };
+    let url = backend.database_url().unwrap().to_string();
+    let mut server = Server::start(backend).await;
+    for contact in ["0611111111", "0622222222", "0633333333"] {
+        let asked = server
+            .post("/api/v1/auth/start", None, &json!({ "contact": contact }))
+            .await;
+        assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+    }
+    server.stop();
+    let old_hits = async |conn: &mut sqlx::PgConnection| -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM rate_limit_hits")
+            .fetch_one(conn)
+            .await
+            .unwrap()
+    };
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    assert_eq!(
+        old_hits(&mut conn).await,
+        6,
+        "one hit per contact and per ask"
+    );
+    let (bucket,): (String,) =
+        sqlx::query_as("SELECT bucket FROM rate_limit_buckets WHERE bucket LIKE 'ip:%'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+
+    // Two days later, a sign-in from the same address has touched its
+    // bucket (the first step of counting its hits)…
+    let later_ms = now_ms() + 48 * 3_600_000;
+    let mut sign_in = conn.begin().await.unwrap();
+    sqlx::query("UPDATE rate_limit_buckets SET touched_at = $1 WHERE bucket = $2")
+        .bind(later_ms)
+        .bind(&bucket)
+        .execute(&mut *sign_in)
+        .await
+        .unwrap();
+    // …when the server starts and its jobs purge the day-old hits.
+    server
+        .options
+        .env
+        .push(("LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(), "48".into()));
+    server.restart().await;
+    let mut watcher = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut waited = 0;
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 200, "the purge never reached the sign-in's bucket");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The sign-in goes on: it clears its bucket's old hits and commits.
+    sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1 AND at <= $2")
+        .bind(&bucket)
+        .bind(later_ms - 3_600_000)
+        .execute(&mut *sign_in)
+        .await
+        .expect("the sign-in in flight is not aborted");
+    sign_in.commit().await.unwrap();
+    // And the purge finishes (its next run would be 30 s later).
+    for _ in 0..100 {
+        if old_hits(&mut watcher).await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(old_hits(&mut watcher).await, 0, "the purge did not finish");
+    let asked = server
+        .post(
+            "/api/v1/auth/start",
+            None,
+            &json!({ "contact": "0611111111" }),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }

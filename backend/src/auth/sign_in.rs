@@ -328,22 +328,50 @@ async fn hit(
 
 /// Forgets what is over: expired codes, hits older than `keep_ms`, and the
 /// buckets not used since (the scheduled jobs run it).
+///
+/// Bucket by bucket, each in its own transaction that locks the bucket's
+/// row before touching its hits, in the order [`hit`] takes them: a
+/// sign-in in flight holds its bucket's row while it clears that bucket's
+/// old hits, so a purge that took the hits of many buckets first and their
+/// rows after would deadlock with it (PostgreSQL aborts one of the two).
 pub async fn purge_expired(db: &Db, keep_ms: i64) -> Result<()> {
     let now = now_ms();
-    let mut tx = db.begin_write().await?;
+    let before = now - keep_ms;
     sqlx::query("DELETE FROM sign_in_codes WHERE expires_at < $1")
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&db.writer)
         .await?;
-    sqlx::query("DELETE FROM rate_limit_hits WHERE at < $1")
-        .bind(now - keep_ms)
-        .execute(&mut *tx)
+    let buckets: Vec<String> = sqlx::query_scalar(
+        "SELECT bucket FROM rate_limit_hits WHERE at < $1
+         UNION SELECT bucket FROM rate_limit_buckets WHERE touched_at < $1",
+    )
+    .bind(before)
+    .fetch_all(&db.pool)
+    .await?;
+    for bucket in buckets {
+        let mut tx = db.begin_write().await?;
+        let touched: Option<i64> = sqlx::query_scalar(
+            "UPDATE rate_limit_buckets SET touched_at = touched_at WHERE bucket = $1
+             RETURNING touched_at",
+        )
+        .bind(&bucket)
+        .fetch_optional(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM rate_limit_buckets WHERE touched_at < $1")
-        .bind(now - keep_ms)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+        sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1 AND at < $2")
+            .bind(&bucket)
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+        // A bucket is touched with each hit: unused since `before`, it has
+        // no hit left.
+        if touched.is_some_and(|at| at < before) {
+            sqlx::query("DELETE FROM rate_limit_buckets WHERE bucket = $1")
+                .bind(&bucket)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
     Ok(())
 }
 
@@ -387,9 +415,10 @@ pub(super) async fn erase(tx: &mut Tx, user_id: &str, contacts: &[String]) -> Re
             .bind(contact)
             .execute(&mut **tx)
             .await?;
+        // The bucket's row first, then its hits, as [`hit`] locks them.
         for sql in [
-            "DELETE FROM rate_limit_hits WHERE bucket = $1",
             "DELETE FROM rate_limit_buckets WHERE bucket = $1",
+            "DELETE FROM rate_limit_hits WHERE bucket = $1",
         ] {
             sqlx::query(sql)
                 .bind(format!("contact:{contact}"))
