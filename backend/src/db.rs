@@ -6,9 +6,13 @@
 //! text. The dialect switches that remain live here:
 //! - write transactions on SQLite start with `BEGIN IMMEDIATE`, so that two
 //!   writers queue on the lock instead of failing on upgrade;
-//! - each dialect has its own migrations folder (column types differ).
+//! - each dialect has its own migrations folder (column types differ);
+//! - on SQLite, writers wait for the one writer connection in lanes
+//!   ([`Lane`]): a sign-in does not queue behind trips being posted, nor
+//!   these behind the background work.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -33,9 +37,40 @@ pub struct Db {
     /// file lock (reads go on in WAL mode).
     pub writer: AnyPool,
     pub dialect: Dialect,
+    /// On SQLite, the order in which writers get the writer connection.
+    lanes: Option<Arc<Lanes>>,
 }
 
 pub type Tx = Transaction<'static, Any>;
+
+/// Which writers go first for SQLite's one writer connection (on
+/// PostgreSQL, writers do not queue for one connection and lanes do
+/// nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// A person waits on a few rows that share nothing with bulk work:
+    /// signing in. Goes before everything else.
+    Small,
+    /// A person's request: a trip, a need, a booking…
+    Normal,
+    /// Work in the background: the fan-out of news, the dispatcher, the
+    /// scheduled jobs. Goes after the requests waiting when it asks.
+    Bulk,
+}
+
+/// The lanes: whoever holds `turn` is the one writer waiting for the
+/// connection; normal writers take `normal` before `turn`, bulk ones `bulk`
+/// before both. Tokio's mutexes are fair, so `turn`'s queue holds the small
+/// writers and at most one other, and `normal`'s the normal ones and at
+/// most one bulk: a small write waits for at most the transaction running
+/// and one more; none waits forever. Each guard is let go once the
+/// transaction has begun.
+#[derive(Default)]
+struct Lanes {
+    turn: tokio::sync::Mutex<()>,
+    normal: tokio::sync::Mutex<()>,
+    bulk: tokio::sync::Mutex<()>,
+}
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -140,6 +175,7 @@ impl Db {
                     pool: connect(16).await?,
                     writer: connect(16).await?,
                     dialect: Dialect::Postgres,
+                    lanes: None,
                 }
             }
             Some(url) if url.starts_with("sqlite:") => Self::open_sqlite(url).await?,
@@ -170,6 +206,7 @@ impl Db {
             writer: Self::sqlite_pool(url, 1).await?,
             pool,
             dialect: Dialect::Sqlite,
+            lanes: Some(Arc::default()),
         })
     }
 
@@ -205,13 +242,46 @@ impl Db {
         Ok(())
     }
 
-    /// A transaction that will write: it takes the write lock at once on
-    /// SQLite.
+    /// A transaction that will write, for a person's request: it takes
+    /// the write lock at once on SQLite.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        self.begin_write_in(Lane::Normal).await
+    }
+
+    /// The same, in `lane`.
+    pub async fn begin_write_in(&self, lane: Lane) -> Result<Tx, sqlx::Error> {
         match self.dialect {
-            Dialect::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Sqlite => {
+                let _turn = self.turn(lane).await;
+                self.writer.begin_with("BEGIN IMMEDIATE").await
+            }
             Dialect::Postgres => self.writer.begin().await,
         }
+    }
+
+    /// The writer connection, for statements outside a transaction, in
+    /// `lane`.
+    pub async fn write_conn(
+        &self,
+        lane: Lane,
+    ) -> Result<sqlx::pool::PoolConnection<Any>, sqlx::Error> {
+        let _turn = self.turn(lane).await;
+        self.writer.acquire().await
+    }
+
+    /// Waits for `lane`'s turn to take the writer connection; the guards
+    /// are to be dropped once it is taken.
+    async fn turn(&self, lane: Lane) -> Option<[Option<tokio::sync::MutexGuard<'_, ()>>; 3]> {
+        let lanes = self.lanes.as_deref()?;
+        let bulk = match lane {
+            Lane::Bulk => Some(lanes.bulk.lock().await),
+            _ => None,
+        };
+        let normal = match lane {
+            Lane::Small => None,
+            _ => Some(lanes.normal.lock().await),
+        };
+        Some([bulk, normal, Some(lanes.turn.lock().await)])
     }
 
     /// Whether the database answers.
@@ -413,4 +483,41 @@ pub fn placeholders(first: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// While a transaction holds SQLite's writer, a bulk writer, a normal
+    /// one and a small one ask in that order: the small one goes second
+    /// (after the bulk one already waiting for the connection), before the
+    /// normal one that asked earlier.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn small_writes_go_before_normal_ones_waiting_for_the_sqlite_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(None, dir.path()).await.unwrap();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let running = db.begin_write().await.unwrap();
+        let mut waiting = Vec::new();
+        for lane in [Lane::Bulk, Lane::Normal, Lane::Small] {
+            let (db, order) = (db.clone(), order.clone());
+            waiting.push(tokio::spawn(async move {
+                let tx = db.begin_write_in(lane).await.unwrap();
+                order.lock().unwrap().push(lane);
+                tx.commit().await.unwrap();
+            }));
+            // Each is queued before the next asks.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(order.lock().unwrap().is_empty(), "the writer is taken");
+        running.commit().await.unwrap();
+        for w in waiting {
+            w.await.unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            [Lane::Bulk, Lane::Small, Lane::Normal]
+        );
+    }
 }

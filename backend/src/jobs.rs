@@ -28,7 +28,7 @@ impl Jobs {
         if let Err(err) = crate::privacy::purge_inactive(&self.trips, self.retention_months).await {
             tracing::warn!(error = %err, "retention purge failed");
         }
-        let forgotten = match self.trips.db.writer.acquire().await {
+        let forgotten = match self.trips.db.write_conn(crate::db::Lane::Bulk).await {
             Ok(mut conn) => crate::news::forget_closed(&mut conn).await,
             Err(err) => Err(err),
         };

@@ -25,7 +25,7 @@ use lotocar_shared::schedule::clock_time;
 use sqlx::Row;
 
 use crate::auth::public_names;
-use crate::db::{Db, Tx, new_id, now_ms, placeholders};
+use crate::db::{Db, Lane, Tx, new_id, now_ms, placeholders};
 use crate::error::Result;
 use crate::matching::explain::{short, when};
 use crate::matching::{Matching, today_in};
@@ -38,9 +38,9 @@ const EVENTS_PER_ROUND: i64 = 16;
 /// Digests sent per round.
 const DIGESTS_PER_ROUND: i64 = 50;
 /// Rows written per statement.
-const ROWS_PER_STATEMENT: usize = 200;
+const ROWS_PER_STATEMENT: usize = 100;
 /// Needs whose news of one trip are committed together.
-const NEEDS_PER_TRANSACTION: usize = 400;
+const NEEDS_PER_TRANSACTION: usize = 100;
 /// How long a lease on an event lasts.
 const LEASE_MS: i64 = 60_000;
 /// Drivers named in a digest (the others are counted).
@@ -119,7 +119,7 @@ impl News {
         .bind(now + LEASE_MS)
         .bind(now)
         .bind(EVENTS_PER_ROUND)
-        .fetch_all(&self.db.writer)
+        .fetch_all(&mut *self.db.write_conn(Lane::Bulk).await?)
         .await?;
         if claimed.is_empty() {
             return Ok(0);
@@ -152,7 +152,7 @@ impl News {
         found.sort_by(|a, b| a.need_id.cmp(&b.need_id));
         let found_at = now_ms();
         for part in found.chunks(NEEDS_PER_TRANSACTION) {
-            let mut tx = self.db.begin_write().await?;
+            let mut tx = self.db.begin_write_in(Lane::Bulk).await?;
             self.write_part(&mut tx, part, found_at).await?;
             tx.commit().await?;
         }
@@ -164,7 +164,9 @@ impl News {
         for id in events {
             query = query.bind(*id);
         }
-        query.execute(&self.db.writer).await?;
+        query
+            .execute(&mut *self.db.write_conn(Lane::Bulk).await?)
+            .await?;
         Ok(())
     }
 
@@ -287,7 +289,7 @@ impl News {
     /// digest row (another instance finds it no longer due). Returns
     /// whether this instance took it.
     async fn digest(&self, need_id: &str) -> Result<bool> {
-        let mut tx = self.db.begin_write().await?;
+        let mut tx = self.db.begin_write_in(Lane::Bulk).await?;
         let now = now_ms();
         let taken = sqlx::query(
             "UPDATE need_digests SET due_at = NULL WHERE need_id = $1 AND due_at <= $2",
@@ -458,17 +460,17 @@ impl Digest<'_> {
 /// Forgets the news of needs that are no longer open: which drivers were
 /// found for them, and where they would have been picked up (erasure
 /// closes a person's needs, then calls this; the jobs call it too).
+/// The digests first, then the news, in the order a digest being sent
+/// locks them: the two wait for each other instead of deadlocking
+/// (PostgreSQL).
 pub async fn forget_closed(conn: &mut sqlx::AnyConnection) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
-        "DELETE FROM driver_news WHERE need_id IN (SELECT id FROM needs WHERE status NOT IN ('open', 'booked'))",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "DELETE FROM need_digests WHERE need_id IN (SELECT id FROM needs WHERE status NOT IN ('open', 'booked'))",
-    )
-    .execute(&mut *conn)
-    .await?;
+    for table in ["need_digests", "driver_news"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE need_id IN (SELECT id FROM needs WHERE status NOT IN ('open', 'booked'))"
+        )))
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 

@@ -358,7 +358,7 @@ pub async fn purge_inactive(trips: &Trips, months: u32) -> Result<usize> {
     let cutoff = now_ms() - months * 30 * 24 * 3_600_000;
     let mut purged = 0;
     for id in accounts::inactive_since(&trips.db, cutoff, 100).await? {
-        let mut tx = trips.db.begin_write().await?;
+        let mut tx = trips.db.begin_write_in(crate::db::Lane::Bulk).await?;
         match erase_user(trips, &mut tx, &id).await {
             Ok(()) => {
                 tx.commit().await?;
@@ -368,7 +368,7 @@ pub async fn purge_inactive(trips: &Trips, months: u32) -> Result<usize> {
         }
     }
     for (id, territory) in crate::beneficiaries::inactive_since(&trips.db, cutoff, 100).await? {
-        let mut tx = trips.db.begin_write().await?;
+        let mut tx = trips.db.begin_write_in(crate::db::Lane::Bulk).await?;
         if let Err(err) = crate::relay::erase_person(trips, &mut tx, &id, "retention").await {
             tracing::warn!(beneficiary = %id, error = %err, "retention erasure failed");
             continue;

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{Auth, AuthUser, accounts};
-use crate::db::{Db, Tx, now_ms};
+use crate::db::{Db, Lane, Tx, now_ms};
 use crate::error::{Error, Result};
 
 /// How long a sign-in code is valid.
@@ -26,8 +26,9 @@ const HOUR_MS: i64 = 3_600_000;
 /// Sends a code to `contact`, within the limits per address and per contact.
 pub async fn send_code(auth: &Auth, contact: &Contact, ip: IpAddr) -> Result<AuthStarted> {
     let settings = &auth.settings;
-    // The limits and the code in one transaction: one wait for the writer.
-    let mut tx = auth.db.begin_write().await?;
+    // The limits and the code in one transaction: one wait for the writer,
+    // in the lane of small writes (they share no row with trips).
+    let mut tx = auth.db.begin_write_in(Lane::Small).await?;
     for (bucket, limit, detail) in [
         (
             format!("ip:{ip}"),
@@ -104,10 +105,12 @@ pub async fn verify(
     ip: IpAddr,
     via: accounts::Joined,
 ) -> Result<AuthSession> {
-    // The limit and the attempt in one transaction, committed before the
-    // code is compared: each attempt is spent atomically, so that
-    // parallel guesses cannot exceed the allowance.
-    let mut tx = auth.db.begin_write().await?;
+    // The limit, the attempt and, for the right code, the account and the
+    // session in one transaction (one wait for the writer, in the lane of
+    // small writes). Each attempt is spent atomically: parallel guesses
+    // wait for each other on the code's row, and a wrong one is committed
+    // as spent.
+    let mut tx = auth.db.begin_write_in(Lane::Small).await?;
     if let Some(refused) = hit(
         &mut tx,
         &format!("ip:{ip}"),
@@ -130,8 +133,8 @@ pub async fn verify(
     .bind(now_ms())
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
     let Some((stored, attempts)) = row else {
+        tx.commit().await?;
         return Err(Error::field(
             "code",
             "Ce code n'est plus valable (expiré, déjà utilisé ou trop d'essais). Demandez un nouveau code.",
@@ -139,6 +142,7 @@ pub async fn verify(
     };
     let expected = hash_code(&auth.code_secret, contact, code);
     if !bool::from(stored.as_bytes().ct_eq(expected.as_bytes())) {
+        tx.commit().await?;
         let left = CODE_MAX_ATTEMPTS - attempts;
         return Err(Error::field(
             "code",
@@ -152,21 +156,12 @@ pub async fn verify(
             },
         ));
     }
-    // Only the request that consumes the code signs in; the account and
-    // the session in the same transaction.
-    let mut tx = auth.db.begin_write().await?;
-    let consumed = sqlx::query("DELETE FROM sign_in_codes WHERE contact = $1 AND code_hash = $2")
+    // The code is used up: the row lock taken by the attempt makes this
+    // request the only one that signs in with it.
+    sqlx::query("DELETE FROM sign_in_codes WHERE contact = $1")
         .bind(contact.as_str())
-        .bind(&stored)
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if consumed == 0 {
-        return Err(Error::field(
-            "code",
-            "Ce code vient d'être utilisé. Demandez un nouveau code.",
-        ));
-    }
+        .await?;
     let user_id = accounts::find_or_create_in(&auth.db, &mut tx, contact, via).await?;
     let token = new_session_in(&mut tx, &user_id, auth.settings.session_days).await?;
     tx.commit().await?;
@@ -349,7 +344,7 @@ pub async fn purge_expired(db: &Db, keep_ms: i64) -> Result<()> {
     .fetch_all(&db.pool)
     .await?;
     for bucket in buckets {
-        let mut tx = db.begin_write().await?;
+        let mut tx = db.begin_write_in(Lane::Bulk).await?;
         let touched: Option<i64> = sqlx::query_scalar(
             "UPDATE rate_limit_buckets SET touched_at = touched_at WHERE bucket = $1
              RETURNING touched_at",
@@ -410,20 +405,24 @@ pub(super) async fn erase(tx: &mut Tx, user_id: &str, contacts: &[String]) -> Re
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
+    // The contact's bucket, its hits, then its code: the order in which
+    // [`send_code`] locks them.
     for contact in contacts {
-        sqlx::query("DELETE FROM sign_in_codes WHERE contact = $1")
-            .bind(contact)
-            .execute(&mut **tx)
-            .await?;
-        // The bucket's row first, then its hits, as [`hit`] locks them.
-        for sql in [
-            "DELETE FROM rate_limit_buckets WHERE bucket = $1",
-            "DELETE FROM rate_limit_hits WHERE bucket = $1",
+        for (sql, key) in [
+            (
+                "DELETE FROM rate_limit_buckets WHERE bucket = $1",
+                format!("contact:{contact}"),
+            ),
+            (
+                "DELETE FROM rate_limit_hits WHERE bucket = $1",
+                format!("contact:{contact}"),
+            ),
+            (
+                "DELETE FROM sign_in_codes WHERE contact = $1",
+                contact.clone(),
+            ),
         ] {
-            sqlx::query(sql)
-                .bind(format!("contact:{contact}"))
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(sql).bind(key).execute(&mut **tx).await?;
         }
     }
     Ok(())

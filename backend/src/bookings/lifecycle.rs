@@ -507,7 +507,7 @@ impl Bookings {
     pub async fn housekeeping(&self) -> Result<()> {
         let deadline = now_ms() - 48 * 3_600_000;
         for booking in store::completed_before(&self.db, deadline, 200).await? {
-            let mut tx = self.db.begin_write().await?;
+            let mut tx = self.db.begin_write_in(crate::db::Lane::Bulk).await?;
             let by = booking
                 .other(
                     booking
@@ -566,7 +566,7 @@ impl Bookings {
             let OfferSchedule::Weekly(weekly) = &offer.schedule else {
                 continue;
             };
-            let mut tx = self.db.begin_write().await?;
+            let mut tx = self.db.begin_write_in(crate::db::Lane::Bulk).await?;
             let mut added = 0;
             for date in (last + Duration::days(1))
                 .iter_days()

@@ -80,11 +80,13 @@ pub async fn release(
     booking: &StoredBooking,
     only: Option<NaiveDate>,
 ) -> Result<(), sqlx::Error> {
-    let held: Vec<(String,)> =
-        sqlx::query_as("SELECT date FROM booking_dates WHERE booking_id = $1 AND holds_seat = 1")
-            .bind(&booking.id)
-            .fetch_all(&mut **tx)
-            .await?;
+    let held: Vec<(String,)> = sqlx::query_as(
+        // By date, the order in which `hold` locks the ledger's rows.
+        "SELECT date FROM booking_dates WHERE booking_id = $1 AND holds_seat = 1 ORDER BY date",
+    )
+    .bind(&booking.id)
+    .fetch_all(&mut **tx)
+    .await?;
     for (date,) in held {
         if only.is_some_and(|d| d.to_string() != date) {
             continue;

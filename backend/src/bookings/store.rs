@@ -241,7 +241,10 @@ pub enum Of<'a> {
     Need(&'a str),
 }
 
-/// The live bookings of an offer or a need.
+/// The live bookings of an offer or a need, by id: transactions that
+/// change several bookings lock them in one order, so that a trip withdrawn
+/// and a need closed at the same time wait for each other instead of
+/// deadlocking (PostgreSQL).
 pub async fn live_of(tx: &mut Tx, of: Of<'_>) -> Result<Vec<StoredBooking>> {
     let (column, id) = match of {
         Of::Offer(id) => ("offer_id", id),
@@ -249,7 +252,7 @@ pub async fn live_of(tx: &mut Tx, of: Of<'_>) -> Result<Vec<StoredBooking>> {
     };
     decode(
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM bookings WHERE {column} = $1 AND status IN {}",
+            "SELECT {COLUMNS} FROM bookings WHERE {column} = $1 AND status IN {} ORDER BY id",
             *LIVE
         )))
         .bind(id)
@@ -273,7 +276,7 @@ where
     )
 }
 
-/// A need's bookings in `status`.
+/// A need's bookings in `status`, by id (as [`live_of`]).
 pub async fn of_need_in(
     tx: &mut Tx,
     need_id: &str,
@@ -281,7 +284,7 @@ pub async fn of_need_in(
 ) -> Result<Vec<StoredBooking>> {
     decode(
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM bookings WHERE need_id = $1 AND status = $2"
+            "SELECT {COLUMNS} FROM bookings WHERE need_id = $1 AND status = $2 ORDER BY id"
         )))
         .bind(need_id)
         .bind(status.code())

@@ -15,7 +15,7 @@ use lotocar_shared::people::Channel;
 use sqlx::{FromRow, Row};
 
 use super::channels::{Channels, Delivery, Message, Sent};
-use crate::db::{Db, now_ms};
+use crate::db::{Db, Lane, now_ms};
 
 /// Tries before a delivery is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -105,7 +105,7 @@ async fn claim(
     .bind(lease)
     .bind(now)
     .bind(limit)
-    .fetch_all(&dispatcher.db.writer)
+    .fetch_all(&mut *dispatcher.db.write_conn(Lane::Bulk).await?)
     .await?;
     Ok(records
         .into_iter()
@@ -141,7 +141,13 @@ async fn still_mine(dispatcher: &Dispatcher, owner: &str, d: &Delivery) -> bool 
     .bind(&d.id)
     .bind(owner)
     .bind(now + lease_ms)
-    .execute(&dispatcher.db.writer)
+    .execute(&mut *match dispatcher.db.write_conn(Lane::Bulk).await {
+        Ok(conn) => conn,
+        Err(err) => {
+            tracing::warn!(error = %err, delivery = %d.id, "cannot renew a lease");
+            return false;
+        }
+    })
     .await
     {
         Ok(done) => done.rows_affected() == 1,
@@ -217,7 +223,11 @@ async fn handle(dispatcher: &Dispatcher, owner: &str, d: Delivery) {
             .bind(error.chars().take(500).collect::<String>())
         }
     };
-    if let Err(err) = update.execute(&dispatcher.db.writer).await {
+    let recorded = match dispatcher.db.write_conn(Lane::Bulk).await {
+        Ok(mut conn) => update.execute(&mut *conn).await.map(drop),
+        Err(err) => Err(err),
+    };
+    if let Err(err) = recorded {
         tracing::warn!(error = %err, delivery = %d.id, "cannot record a delivery");
     }
 }
