@@ -15,6 +15,7 @@ on_both_databases!(
     return_legs_are_matched_too,
     a_meeting_point_within_walking_distance_can_make_the_match,
     a_trip_written_through_another_instance_is_matched,
+    matches_asked_again_follow_every_change,
 );
 
 /// Posts a trip as a driver with a display name.
@@ -391,4 +392,75 @@ async fn a_trip_written_through_another_instance_is_matched(backend: Backend) {
         )
         .await;
     assert_eq!(gone.body, json!([]));
+}
+
+/// A need's matches asked again and again (a passenger reopening the
+/// screen) show every change in between: a new trip, a paused one, one
+/// that withdrew.
+async fn matches_asked_again_follow_every_change(backend: Backend) {
+    let server = Server::start(backend).await;
+    let tuesday = next_weekday(1, 2);
+    let (first_driver, first) = driver_with_trip(
+        &server,
+        "0611111111",
+        "Marie Dupont",
+        weekly_offer(CAHORS, FIGEAC, "07:30", &date_in(1)),
+    )
+    .await;
+    let passenger = server.sign_in("0622222222").await;
+    let need = server
+        .post(
+            "/api/v1/requests",
+            Some(&passenger),
+            &need_arriving(LIVERNON, FIGEAC, &tuesday, "09:30"),
+        )
+        .await;
+    assert_eq!(need.status, StatusCode::CREATED, "{}", need.body);
+    let path = format!(
+        "/api/v1/requests/{}/matches",
+        need.body["id"].as_str().unwrap()
+    );
+    let ask = async || {
+        let mut ids = offer_ids(&server.get(&path, Some(&passenger)).await.body);
+        ids.sort();
+        ids
+    };
+    assert_eq!(ask().await, vec![first.clone()]);
+    assert_eq!(ask().await, vec![first.clone()]);
+
+    let (_, second) = driver_with_trip(
+        &server,
+        "0633333333",
+        "Paul Martin",
+        weekly_offer(CAHORS, FIGEAC, "07:45", &date_in(1)),
+    )
+    .await;
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    assert_eq!(ask().await, both);
+
+    let paused = server
+        .patch(
+            &format!("/api/v1/offers/{first}"),
+            Some(&first_driver),
+            &json!({ "paused": true }),
+        )
+        .await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.body);
+    assert_eq!(ask().await, vec![second.clone()]);
+    let resumed = server
+        .patch(
+            &format!("/api/v1/offers/{first}"),
+            Some(&first_driver),
+            &json!({ "paused": false }),
+        )
+        .await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
+    assert_eq!(ask().await, both);
+
+    let withdrawn = server
+        .delete(&format!("/api/v1/offers/{first}"), Some(&first_driver))
+        .await;
+    assert!(withdrawn.status.is_success(), "{}", withdrawn.body);
+    assert_eq!(ask().await, vec![second]);
 }

@@ -405,7 +405,9 @@ impl Index {
         // Quick checks on the shapes side by side; the offers themselves are
         // only looked at for the few that pass.
         let mut candidates: Vec<&Arc<Offer>> = Vec::new();
-        for slot in state.offers.through(p, q) {
+        let slots = state.offers.through(p, q);
+        plan.reserve(slots.len());
+        for slot in slots {
             let Some(shape) = &state.offers.shapes[slot as usize] else {
                 continue;
             };

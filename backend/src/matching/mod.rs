@@ -36,7 +36,31 @@ pub struct Matcher {
     pub router: Arc<dyn Router>,
     /// One refresh of the index at a time.
     sync_lock: tokio::sync::Mutex<()>,
+    /// What needs were found lately, while nothing changed.
+    recent: std::sync::Mutex<Vec<Recent>>,
 }
+
+/// The offers found for a need (`found` indexes `offers`).
+struct Matched {
+    found: Vec<Found>,
+    offers: Vec<Arc<Offer>>,
+}
+
+/// A need's matches, and what they were found from: the need as it was,
+/// the index at a point of the change sequence (every trip, need and
+/// booking written moves it), the meeting points held, and the minute
+/// (matches depend on the time: trips leave).
+struct Recent {
+    need_id: String,
+    need: u64,
+    change: i64,
+    minute: i64,
+    points: Arc<crate::places::local::Local>,
+    matched: Arc<Matched>,
+}
+
+/// Needs whose matches are kept at once.
+const RECENT: usize = 256;
 
 impl Matcher {
     pub fn new(rules: Rules, router: Arc<dyn Router>) -> Matcher {
@@ -44,6 +68,7 @@ impl Matcher {
             index: Index::new(rules),
             router,
             sync_lock: tokio::sync::Mutex::new(()),
+            recent: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -243,10 +268,74 @@ impl Matching {
     }
 
     /// The best offers that can take `need`, best first.
+    ///
+    /// A need asked again while nothing changed (the same need, no write
+    /// since, the same meeting points, the same minute) is not matched
+    /// again: a passenger who reopens the screen, an app that refreshes.
+    /// Seats are counted afresh each time.
     pub async fn for_need(&self, need: &Need) -> Result<Vec<Candidate>> {
         self.sync().await?;
+        let points = self.places.local.get(&self.db).await?;
+        let fingerprint = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            format!("{need:?}").hash(&mut hasher);
+            hasher.finish()
+        };
+        let change = self.matcher.index.last_change();
+        let minute = crate::db::now().timestamp() / 60;
+        let same = |r: &Recent| {
+            r.need_id == need.id
+                && r.need == fingerprint
+                && r.change == change
+                && r.minute == minute
+                && Arc::ptr_eq(&r.points, &points)
+        };
+        let kept = {
+            let recent = self.matcher.recent.lock().expect("recent lock");
+            recent.iter().find(|r| same(r)).map(|r| r.matched.clone())
+        };
+        let matched = match kept {
+            Some(matched) => matched,
+            None => {
+                let matched = Arc::new(self.match_need(need, &points).await?);
+                let mut recent = self.matcher.recent.lock().expect("recent lock");
+                // What was found from an older state is of no more use.
+                recent.retain(|r| r.change == change && r.minute == minute);
+                if recent.len() >= RECENT {
+                    recent.remove(0);
+                }
+                recent.push(Recent {
+                    need_id: need.id.clone(),
+                    need: fingerprint,
+                    change,
+                    minute,
+                    points: points.clone(),
+                    matched: matched.clone(),
+                });
+                matched
+            }
+        };
+        let offers: Vec<&Offer> = matched.offers.iter().map(|t| t.as_ref()).collect();
+        self.candidates(&matched.found, &offers, &[need], false)
+            .await
+    }
+
+    /// The matching itself, for [`Matching::for_need`] (and the benchmark,
+    /// which times it without what is kept): how many offers were found.
+    pub async fn match_afresh(&self, need: &Need) -> Result<usize> {
+        let points = self.places.local.get(&self.db).await?;
+        Ok(self.match_need(need, &points).await?.found.len())
+    }
+
+    async fn match_need(
+        &self,
+        need: &Need,
+        points: &crate::places::local::Local,
+    ) -> Result<Matched> {
         let rules = self.rules();
-        let stops = self.stops_of(need).await?;
+        let points: Vec<TripPlace> = points.points.iter().map(|p| p.to_trip_place()).collect();
+        let stops = need_stops(need, &points, &self.places.gazetteer, &rules);
         if let Some(crow) = self.matcher.router.as_crow_fly() {
             // No I/O for road times: match in place, in the index.
             let (found, offers) =
@@ -255,8 +344,7 @@ impl Matching {
                     .match_need(need, &stops, crate::db::now(), &mut |pairs| {
                         pairs.iter().map(|(a, b)| crow.seconds(*a, *b)).collect()
                     });
-            let offers: Vec<&Offer> = offers.iter().map(|t| t.as_ref()).collect();
-            return self.candidates(&found, &offers, &[need], false).await;
+            return Ok(Matched { found, offers });
         }
         let nearby: Vec<Arc<Offer>> = self
             .matcher
@@ -273,7 +361,10 @@ impl Matching {
             engine::plan(&mut plan, &offers, t, &needs, 0, &stops, &rules);
         }
         let found = self.run(plan, &offers, &needs, &stops).await;
-        self.candidates(&found, &offers, &needs, false).await
+        Ok(Matched {
+            found,
+            offers: nearby,
+        })
     }
 
     /// Open needs that `offer` can serve, best first.

@@ -187,6 +187,12 @@ impl Plan {
         stops: &[NeedStops],
         rules: &Rules,
     ) {
+        // Once `limit` are kept, a match ranked after the last of them
+        // cannot be kept: it is not made (nor its stops copied).
+        let worst = self
+            .limit
+            .filter(|&limit| self.found.len() >= limit)
+            .map(|limit| self.found[limit - 1].rank_key());
         for item in &batch.items {
             let pending = &self.pending[item.pending];
             let dated = &item.dated;
@@ -236,8 +242,9 @@ impl Plan {
                 alight: j,
                 detour,
                 deviation,
-                ..
+                key,
             }) = best
+                && worst.is_none_or(|worst| key <= worst)
             {
                 let pickup_at =
                     t.tz.timestamp_millis_opt(dated.departure)
@@ -293,6 +300,11 @@ impl Plan {
         }
         rest[..chunk].sort_by(by_bound);
         self.ordered = self.cursor + chunk;
+    }
+
+    /// Room for `more` evaluations.
+    pub fn reserve(&mut self, more: usize) {
+        self.pending.reserve(more);
     }
 
     /// How many evaluations are planned.

@@ -146,3 +146,80 @@ fn the_corridor_box_holds_the_corridor() {
         }
     }
 }
+
+/// Keeping the best few, with pruning or without, gives the first few of
+/// all the matches, in the same order: a dense corridor of trips from
+/// around Cahors and Gourdon to around Figeac, at many times, many with
+/// the same detour.
+#[test]
+fn the_best_few_are_the_first_of_all_matches() {
+    let rules = Rules::default();
+    let mut trips = Vec::new();
+    for i in 0..400u32 {
+        let (start, lat, lon) = if i % 3 == 0 {
+            (gourdon(), 0.002, 0.003)
+        } else {
+            (cahors(), -0.001, 0.002)
+        };
+        let jitter = f64::from(i % 7);
+        let from = place(start.lat + lat * jitter, start.lon + lon * jitter, "Départ");
+        let to = place(44.60980 + 0.001 * f64::from(i % 5), 2.03460, "Arrivée");
+        let mut trip = commute(from, to);
+        trip.id = format!("t{i:03}");
+        trip.driver_id = format!("d{i}");
+        if let OfferSchedule::Weekly(w) = &mut trip.schedule {
+            *w = WeeklyTrip::new(
+                Weekdays::WORKDAYS,
+                LocalTime::new(6 + i % 3, (i * 7) % 60).unwrap(),
+                None,
+                NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                None,
+                vec![],
+            )
+            .unwrap();
+        }
+        trip.max_detour_minutes = f64::from(5 + i % 20);
+        trips.push(trip);
+    }
+    // And as many the same, but for their ids, in no order: ties.
+    for i in 0..300u32 {
+        let mut trip = commute(cahors(), figeac());
+        trip.id = format!("s{:03}", (i * 37) % 300);
+        trip.driver_id = format!("e{i}");
+        trips.push(trip);
+    }
+    let wanted = need(livernon(), figeac(), (9, 30));
+    let stops = vec![NeedStops {
+        origin: vec![Stop::at(&wanted.origin)],
+        destination: vec![Stop::at(&wanted.destination)],
+    }];
+    let offers: Vec<&Offer> = trips.iter().collect();
+    let needs = vec![&wanted];
+    let now = Paris
+        .with_ymd_and_hms(2026, 12, 1, 12, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    let router = CrowFly::default();
+    let matched = |mut p: Plan| {
+        for t in 0..offers.len() {
+            plan(&mut p, &offers, t, &needs, 0, &stops, &rules);
+        }
+        super::run(p, &offers, &needs, &stops, now, &rules, &mut |pairs| {
+            pairs.iter().map(|(a, b)| router.seconds(*a, *b)).collect()
+        })
+        .into_iter()
+        .map(|f| (offers[f.offer].id.clone(), f.rank_key()))
+        .collect::<Vec<_>>()
+    };
+    let all = matched(Plan::all());
+    assert!(all.len() > 100, "a dense corridor: {}", all.len());
+    for keep in [1, 5, 20, 50] {
+        let first = all[..keep].to_vec();
+        assert_eq!(
+            matched(Plan::keeping(Some(keep), true)),
+            first,
+            "{keep}, pruned"
+        );
+        assert_eq!(matched(Plan::keeping(Some(keep), false)), first, "{keep}");
+    }
+}
