@@ -12,6 +12,9 @@ use lotocar_backend::territories::{self, Territory};
 use lotocar_shared::contact::Contact;
 use lotocar_shared::people::Role;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "lotocar",

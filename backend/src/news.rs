@@ -464,12 +464,11 @@ impl Digest<'_> {
 /// locks them: the two wait for each other instead of deadlocking
 /// (PostgreSQL).
 pub async fn forget_closed(conn: &mut sqlx::AnyConnection) -> std::result::Result<(), sqlx::Error> {
-    for table in ["need_digests", "driver_news"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE need_id IN (SELECT id FROM needs WHERE status NOT IN ('open', 'booked'))"
-        )))
-        .execute(&mut *conn)
-        .await?;
+    for sql in [
+        "DELETE FROM need_digests WHERE need_id IN (SELECT id FROM needs WHERE status NOT IN ('open', 'booked'))",
+        "DELETE FROM driver_news WHERE need_id IN (SELECT id FROM needs WHERE status NOT IN ('open', 'booked'))",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await?;
     }
     Ok(())
 }
