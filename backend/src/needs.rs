@@ -244,6 +244,19 @@ pub enum BookingEvent {
     Validated { recurring: bool },
 }
 
+/// Holds the need's row until `tx` ends, before its bookings are counted:
+/// two bookings of one need cancelled at once are then counted one after
+/// the other, and the last one sees that none is left (on PostgreSQL; on
+/// SQLite a write transaction is alone anyway). Taken after the booking's
+/// own row, as [`follow_booking`] does.
+pub async fn hold(tx: &mut Tx, need_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE needs SET status = status WHERE id = $1")
+        .bind(need_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The need follows its bookings: booked while one holds, open again when
 /// none is left, done when validated.
 pub async fn follow_booking(

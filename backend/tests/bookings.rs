@@ -671,3 +671,81 @@ async fn a_need_and_its_booking_say_where_they_stand_to_each_side(backend: Backe
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
 }
+
+/// A need with two confirmed bookings, both cancelled at the same instant
+/// (each driver cancels theirs): the need opens again to other drivers.
+/// On PostgreSQL, where each cancellation could otherwise see the other
+/// booking still live and leave the need « booked » with none: the test
+/// holds the need's row until both cancellations are under way.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_two_bookings_cancelled_at_once_open_their_need_again() {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(backend) = Backend::postgres().await else {
+        return;
+    };
+    let url = backend.database_url().unwrap().to_string();
+    let server = Server::start(backend).await;
+    let first = commuting_driver(&server, "0611111111", false).await;
+    let second = commuting_driver(&server, "0633333333", false).await;
+    let passenger = server.sign_in("0622222222").await;
+    let date = next_weekday(1, 2);
+    let need = post_need(&server, &passenger, &livernon_to_figeac(&date)).await;
+    let need_id = id_of(&need).to_string();
+    // Both asked while the need is open, then both confirmed.
+    let one = book(&server, &passenger, &need_id, &first.offer_id, &date).await;
+    let one = id_of(&one).to_string();
+    let two = book(&server, &passenger, &need_id, &second.offer_id, &date).await;
+    let two = id_of(&two).to_string();
+    confirm(&server, &first.driver, &one).await;
+    confirm(&server, &second.driver, &two).await;
+    let need_path = format!("/api/v1/requests/{need_id}");
+    let status = async || server.get(&need_path, Some(&passenger)).await.body["status"].clone();
+    assert_eq!(status().await, "booked");
+
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut watcher = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut held = conn.begin().await.unwrap();
+    sqlx::query("UPDATE needs SET status = status WHERE id = $1")
+        .bind(&need_id)
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let done = AtomicUsize::new(0);
+    let cancel = async |driver: &str, booking: &str| {
+        let answer = server
+            .patch(
+                &format!("/api/v1/bookings/{booking}"),
+                Some(driver),
+                &json!({ "status": "CANCELLED", "reason": "Empêchement" }),
+            )
+            .await;
+        done.fetch_add(1, Ordering::SeqCst);
+        answer
+    };
+    let release = async {
+        // Until both cancellations wait for the need (or are over).
+        for _ in 0..200 {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap();
+            if waiting >= 2 || done.load(Ordering::SeqCst) == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        held.commit().await.unwrap();
+    };
+    let (a, b, ()) = tokio::join!(
+        cancel(&first.driver, &one),
+        cancel(&second.driver, &two),
+        release
+    );
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(b.status, StatusCode::OK, "{}", b.body);
+    assert_eq!(status().await, "open", "no live booking is left");
+}

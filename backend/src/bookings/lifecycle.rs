@@ -275,9 +275,12 @@ impl Bookings {
         store::set_status(tx, booking, next, by, reason).await?;
         let event = match next {
             BookingStatus::Confirmed => Some(BookingEvent::Confirmed),
-            BookingStatus::Cancelled => Some(BookingEvent::Released {
-                others_live: store::other_live(tx, &booking.need_id, &booking.id).await?,
-            }),
+            BookingStatus::Cancelled => {
+                needs::hold(tx, &booking.need_id).await?;
+                Some(BookingEvent::Released {
+                    others_live: store::other_live(tx, &booking.need_id, &booking.id).await?,
+                })
+            }
             BookingStatus::Validated => Some(BookingEvent::Validated {
                 recurring: booking.recurring,
             }),
