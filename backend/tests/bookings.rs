@@ -749,3 +749,127 @@ async fn postgres_two_bookings_cancelled_at_once_open_their_need_again() {
     assert_eq!(b.status, StatusCode::OK, "{}", b.body);
     assert_eq!(status().await, "open", "no live booking is left");
 }
+
+/// A regular booking cancelled as a whole and, at the same instant, for its
+/// first date: that date's seat is given back once, so the car is not
+/// overbooked afterwards. On PostgreSQL (on SQLite a write is alone): the
+/// test holds that date's seat count until both cancellations wait for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_a_seat_cancelled_twice_at_once_is_given_back_once() {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(backend) = Backend::postgres().await else {
+        return;
+    };
+    let url = backend.database_url().unwrap().to_string();
+    let server = Server::start(backend).await;
+    let driver = server.sign_in_as("0611111111", "Marie Dupont").await;
+    let mut trip = weekly_offer(CAHORS, FIGEAC, "07:30", &date_in(1));
+    trip["seats"] = json!(2);
+    let offer_id = post_offer(&server, &driver, &trip).await;
+    let commuter = server.sign_in_as("0622222222", "Paul Roques").await;
+    let need = post_need(
+        &server,
+        &commuter,
+        &json!({
+            "origin": { "place_id": CAJARC }, "destination": { "place_id": FIGEAC },
+            "schedule": { "kind": "weekly", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "arrive_by": "09:00" },
+            "purpose": "work"
+        }),
+    )
+    .await;
+    let first = need["matches"][0]["date"].as_str().unwrap().to_string();
+    let regular = book(&server, &commuter, id_of(&need), &offer_id, &first).await;
+    let regular = id_of(&regular).to_string();
+    confirm(&server, &driver, &regular).await;
+    // A second passenger on the first date: the car is full that day.
+    let other = server.sign_in("0633333333").await;
+    let theirs = post_need_and_book(&server, &other, &offer_id, &first).await;
+    confirm(&server, &driver, id_of(&theirs)).await;
+
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut watcher = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut held = conn.begin().await.unwrap();
+    let counted =
+        sqlx::query("UPDATE seat_ledger SET taken = taken WHERE offer_id = $1 AND date = $2")
+            .bind(&offer_id)
+            .bind(&first)
+            .execute(&mut *held)
+            .await
+            .unwrap()
+            .rows_affected();
+    assert!(counted > 0, "the first date's seats are counted");
+    let done = AtomicUsize::new(0);
+    let cancel = async |path: String| {
+        let answer = server
+            .patch(
+                &path,
+                Some(&commuter),
+                &json!({ "status": "CANCELLED", "reason": "Déménagement" }),
+            )
+            .await;
+        done.fetch_add(1, Ordering::SeqCst);
+        answer
+    };
+    let release = async {
+        for _ in 0..200 {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap();
+            if waiting >= 2 || done.load(Ordering::SeqCst) == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        held.commit().await.unwrap();
+    };
+    let (whole, day, ()) = tokio::join!(
+        cancel(format!("/api/v1/bookings/{regular}")),
+        cancel(format!("/api/v1/bookings/{regular}/dates/{first}")),
+        release
+    );
+    assert_eq!(whole.status, StatusCode::OK, "{}", whole.body);
+    assert!(
+        day.status == StatusCode::OK || day.status == StatusCode::CONFLICT,
+        "{}",
+        day.body
+    );
+
+    // One seat is free on the first date, not two.
+    let mut confirmed = 0;
+    for contact in ["0644444444", "0655555555"] {
+        let late = server.sign_in(contact).await;
+        let need = post_need(&server, &late, &livernon_to_figeac(&first)).await;
+        let asked = server
+            .post(
+                "/api/v1/bookings",
+                Some(&late),
+                &booking_body(id_of(&need), &offer_id, &first),
+            )
+            .await;
+        if asked.status != StatusCode::CREATED {
+            assert_eq!(asked.problem(409)["code"], "no_seat");
+            continue;
+        }
+        let answer = server
+            .patch(
+                &format!("/api/v1/bookings/{}", id_of(&asked.body)),
+                Some(&driver),
+                &json!({ "status": "CONFIRMED" }),
+            )
+            .await;
+        if answer.status == StatusCode::OK {
+            confirmed += 1;
+        } else {
+            assert_eq!(answer.problem(409)["code"], "no_seat", "{}", answer.body);
+        }
+    }
+    assert_eq!(
+        confirmed, 1,
+        "two seats, one still held by the other passenger"
+    );
+}

@@ -91,7 +91,7 @@ pub async fn release(
         if only.is_some_and(|d| d.to_string() != date) {
             continue;
         }
-        sqlx::query(
+        let given = sqlx::query(
             "UPDATE seat_ledger SET taken = taken - $4 WHERE offer_id = $1 AND date = $2 AND leg = $3 AND taken >= $4",
         )
         .bind(&booking.offer_id)
@@ -99,12 +99,31 @@ pub async fn release(
         .bind(booking.leg.code())
         .bind(booking.seats)
         .execute(&mut **tx)
-        .await?;
-        sqlx::query("UPDATE booking_dates SET holds_seat = 0 WHERE booking_id = $1 AND date = $2")
-            .bind(&booking.id)
+        .await?
+        .rows_affected();
+        // The date is given back once: a whole cancellation and one of its
+        // dates at the same time (PostgreSQL) both read it as held; the
+        // second to take the ledger's row finds it given back already,
+        // and undoes its own count.
+        let claimed = sqlx::query(
+            "UPDATE booking_dates SET holds_seat = 0 WHERE booking_id = $1 AND date = $2 AND holds_seat = 1",
+        )
+        .bind(&booking.id)
+        .bind(&date)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if given == 1 && claimed == 0 {
+            sqlx::query(
+                "UPDATE seat_ledger SET taken = taken + $4 WHERE offer_id = $1 AND date = $2 AND leg = $3",
+            )
+            .bind(&booking.offer_id)
             .bind(&date)
+            .bind(booking.leg.code())
+            .bind(booking.seats)
             .execute(&mut **tx)
             .await?;
+        }
     }
     Ok(())
 }
