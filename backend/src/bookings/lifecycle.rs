@@ -263,6 +263,22 @@ impl Bookings {
         by: &str,
         reason: Option<&str>,
     ) -> Result<()> {
+        self.change_following(tx, booking, next, by, reason, true)
+            .await
+    }
+
+    /// [`Bookings::change`]; with `follow_need` false, the need is left for
+    /// the caller to follow once it has changed all the bookings it changes
+    /// (see [`Bookings::cancel_all`]).
+    async fn change_following(
+        &self,
+        tx: &mut Tx,
+        booking: &StoredBooking,
+        next: BookingStatus,
+        by: &str,
+        reason: Option<&str>,
+        follow_need: bool,
+    ) -> Result<()> {
         let today = self
             .territories
             .today_in(booking.territory_id.as_deref())
@@ -274,12 +290,11 @@ impl Bookings {
         }
         store::set_status(tx, booking, next, by, reason).await?;
         let event = match next {
+            _ if !follow_need => None,
             BookingStatus::Confirmed => Some(BookingEvent::Confirmed),
             BookingStatus::Cancelled => {
-                needs::hold(tx, &booking.need_id).await?;
-                Some(BookingEvent::Released {
-                    others_live: store::other_live(tx, &booking.need_id, &booking.id).await?,
-                })
+                self.release_need(tx, &booking.need_id).await?;
+                None
             }
             BookingStatus::Validated => Some(BookingEvent::Validated {
                 recurring: booking.recurring,
@@ -364,10 +379,38 @@ impl Bookings {
     ) -> Result<usize> {
         let live = store::live_of(tx, of).await?;
         for booking in &live {
-            self.change(tx, booking, BookingStatus::Cancelled, by, Some(reason))
-                .await?;
+            self.change_following(
+                tx,
+                booking,
+                BookingStatus::Cancelled,
+                by,
+                Some(reason),
+                false,
+            )
+            .await?;
+        }
+        // The needs once every booking is cancelled: the rows of all the
+        // bookings first, then the needs (by id), as a single cancellation
+        // takes its booking's row before its need's, so that the two wait
+        // for each other instead of deadlocking (PostgreSQL).
+        let mut needs: Vec<&str> = live.iter().map(|b| b.need_id.as_str()).collect();
+        needs.sort_unstable();
+        needs.dedup();
+        for need_id in needs {
+            self.release_need(tx, need_id).await?;
         }
         Ok(live.len())
+    }
+
+    /// After a cancellation: the need opens again when none of its
+    /// bookings is left. Its row is held before they are counted, so that
+    /// two cancellations of one need's bookings at once are counted one
+    /// after the other and the last sees none left (PostgreSQL).
+    async fn release_need(&self, tx: &mut Tx, need_id: &str) -> Result<()> {
+        needs::hold(tx, need_id).await?;
+        let others_live = store::any_live(tx, need_id).await?;
+        needs::follow_booking(tx, need_id, BookingEvent::Released { others_live }).await?;
+        Ok(())
     }
 
     /// A relay (or the passenger) says the trip of a need took place: its

@@ -305,14 +305,13 @@ pub async fn count_holding(tx: &mut Tx, need_id: &str) -> Result<i64, sqlx::Erro
     Ok(n)
 }
 
-/// Whether the need has a live booking other than `except`.
-pub async fn other_live(tx: &mut Tx, need_id: &str, except: &str) -> Result<bool, sqlx::Error> {
+/// Whether any booking of a need is still live.
+pub async fn any_live(tx: &mut Tx, need_id: &str) -> Result<bool, sqlx::Error> {
     let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM bookings WHERE need_id = $1 AND id <> $2 AND status IN {}",
+        "SELECT COUNT(*) FROM bookings WHERE need_id = $1 AND status IN {}",
         *LIVE
     )))
     .bind(need_id)
-    .bind(except)
     .fetch_one(&mut **tx)
     .await?;
     Ok(n > 0)

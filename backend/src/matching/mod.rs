@@ -38,6 +38,9 @@ pub struct Matcher {
     sync_lock: tokio::sync::Mutex<()>,
     /// What needs were found lately, while nothing changed.
     recent: std::sync::Mutex<Vec<Recent>>,
+    /// Times the road router failed and crow-fly times were used: what
+    /// was found meanwhile is not kept.
+    fallbacks: std::sync::atomic::AtomicU64,
 }
 
 /// The offers found for a need (`found` indexes `offers`).
@@ -69,6 +72,7 @@ impl Matcher {
             router,
             sync_lock: tokio::sync::Mutex::new(()),
             recent: std::sync::Mutex::new(Vec::new()),
+            fallbacks: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -241,6 +245,9 @@ impl Matching {
                     .map(|e| e.to_string())
                     .unwrap_or_else(|| "wrong count".into());
                 tracing::error!(%error, router = router.name(), "road times unavailable, using crow-fly");
+                self.matcher
+                    .fallbacks
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let fallback = CrowFly::default();
                 pairs
                     .iter()
@@ -298,7 +305,17 @@ impl Matching {
         let matched = match kept {
             Some(matched) => matched,
             None => {
+                let fallbacks = &self.matcher.fallbacks;
+                let before = fallbacks.load(std::sync::atomic::Ordering::Relaxed);
                 let matched = Arc::new(self.match_need(need, &points).await?);
+                if fallbacks.load(std::sync::atomic::Ordering::Relaxed) != before {
+                    // Found with crow-fly times while the router failed:
+                    // asked again, the need is matched on the roads.
+                    let offers: Vec<&Offer> = matched.offers.iter().map(|t| t.as_ref()).collect();
+                    return self
+                        .candidates(&matched.found, &offers, &[need], false)
+                        .await;
+                }
                 let mut recent = self.matcher.recent.lock().expect("recent lock");
                 // What was found from an older state is of no more use.
                 recent.retain(|r| r.change == change && r.minute == minute);
@@ -360,10 +377,19 @@ impl Matching {
         for t in 0..offers.len() {
             engine::plan(&mut plan, &offers, t, &needs, 0, &stops, &rules);
         }
-        let found = self.run(plan, &offers, &needs, &stops).await;
+        let mut found = self.run(plan, &offers, &needs, &stops).await;
+        // Only the offers matched are kept, as in the index's own search.
+        let mut kept: Vec<Arc<Offer>> = Vec::with_capacity(found.len());
+        let mut position: std::collections::HashMap<usize, usize> = Default::default();
+        for f in &mut found {
+            f.offer = *position.entry(f.offer).or_insert_with(|| {
+                kept.push(nearby[f.offer].clone());
+                kept.len() - 1
+            });
+        }
         Ok(Matched {
             found,
-            offers: nearby,
+            offers: kept,
         })
     }
 
