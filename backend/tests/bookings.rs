@@ -725,19 +725,7 @@ async fn postgres_two_bookings_cancelled_at_once_open_their_need_again() {
     };
     let release = async {
         // Until both cancellations wait for the need (or are over).
-        for _ in 0..200 {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            )
-            .fetch_one(&mut watcher)
-            .await
-            .unwrap();
-            if waiting >= 2 || done.load(Ordering::SeqCst) == 2 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        until_waiting_on_locks(&mut watcher, 2, || done.load(Ordering::SeqCst) == 2).await;
         held.commit().await.unwrap();
     };
     let (a, b, ()) = tokio::join!(
@@ -812,19 +800,7 @@ async fn postgres_a_seat_cancelled_twice_at_once_is_given_back_once() {
         answer
     };
     let release = async {
-        for _ in 0..200 {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            )
-            .fetch_one(&mut watcher)
-            .await
-            .unwrap();
-            if waiting >= 2 || done.load(Ordering::SeqCst) == 2 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        until_waiting_on_locks(&mut watcher, 2, || done.load(Ordering::SeqCst) == 2).await;
         held.commit().await.unwrap();
     };
     let (whole, day, ()) = tokio::join!(

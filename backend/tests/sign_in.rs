@@ -254,22 +254,10 @@ async fn postgres_the_sign_in_purge_does_not_deadlock_with_a_sign_in_in_flight()
         .push(("LOTOCAR_DEV_CLOCK_OFFSET_HOURS".into(), "48".into()));
     server.restart().await;
     let mut watcher = sqlx::PgConnection::connect(&url).await.unwrap();
-    let mut waited = 0;
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(&mut watcher)
-        .await
-        .unwrap();
-        if waiting > 0 {
-            break;
-        }
-        waited += 1;
-        assert!(waited < 200, "the purge never reached the sign-in's bucket");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    assert!(
+        until_waiting_on_locks(&mut watcher, 1, || false).await,
+        "the purge never reached the sign-in's bucket"
+    );
     // The sign-in goes on: it clears its bucket's old hits and commits.
     sqlx::query("DELETE FROM rate_limit_hits WHERE bucket = $1 AND at <= $2")
         .bind(&bucket)

@@ -308,6 +308,20 @@ pub enum Change {
     Need { id: String, need: Option<NeedEntry> },
 }
 
+/// Only the offers `found` names, as owned handles (`offer(i)` for its
+/// `i`-th candidate), `found` renumbered to them.
+pub fn offers_found(found: &mut [Found], offer: impl Fn(usize) -> Arc<Offer>) -> Vec<Arc<Offer>> {
+    let mut kept: Vec<Arc<Offer>> = Vec::with_capacity(found.len());
+    let mut position: HashMap<usize, usize> = HashMap::new();
+    for f in found {
+        f.offer = *position.entry(f.offer).or_insert_with(|| {
+            kept.push(offer(f.offer));
+            kept.len() - 1
+        });
+    }
+    kept
+}
+
 impl Index {
     pub fn new(rules: Rules) -> Index {
         Index {
@@ -435,15 +449,7 @@ impl Index {
         let needs = [need];
         let stops = std::slice::from_ref(stops);
         let mut found = engine::run(plan, &offers, &needs, stops, now, &self.rules, durations);
-        // Keep only the offers matched, as owned handles.
-        let mut kept: Vec<Arc<Offer>> = Vec::with_capacity(found.len());
-        let mut position: HashMap<usize, usize> = HashMap::new();
-        for f in &mut found {
-            f.offer = *position.entry(f.offer).or_insert_with(|| {
-                kept.push(candidates[f.offer].clone());
-                kept.len() - 1
-            });
-        }
+        let kept = offers_found(&mut found, |i| candidates[i].clone());
         (found, kept)
     }
 

@@ -308,28 +308,24 @@ impl Matching {
                 let fallbacks = &self.matcher.fallbacks;
                 let before = fallbacks.load(std::sync::atomic::Ordering::Relaxed);
                 let matched = Arc::new(self.match_need(need, &points).await?);
-                if fallbacks.load(std::sync::atomic::Ordering::Relaxed) != before {
-                    // Found with crow-fly times while the router failed:
-                    // asked again, the need is matched on the roads.
-                    let offers: Vec<&Offer> = matched.offers.iter().map(|t| t.as_ref()).collect();
-                    return self
-                        .candidates(&matched.found, &offers, &[need], false)
-                        .await;
+                // Not kept when found with crow-fly times while the router
+                // failed: asked again, the need is matched on the roads.
+                if fallbacks.load(std::sync::atomic::Ordering::Relaxed) == before {
+                    let mut recent = self.matcher.recent.lock().expect("recent lock");
+                    // What was found from an older state is of no more use.
+                    recent.retain(|r| r.change == change && r.minute == minute);
+                    if recent.len() >= RECENT {
+                        recent.remove(0);
+                    }
+                    recent.push(Recent {
+                        need_id: need.id.clone(),
+                        need: fingerprint,
+                        change,
+                        minute,
+                        points: points.clone(),
+                        matched: matched.clone(),
+                    });
                 }
-                let mut recent = self.matcher.recent.lock().expect("recent lock");
-                // What was found from an older state is of no more use.
-                recent.retain(|r| r.change == change && r.minute == minute);
-                if recent.len() >= RECENT {
-                    recent.remove(0);
-                }
-                recent.push(Recent {
-                    need_id: need.id.clone(),
-                    need: fingerprint,
-                    change,
-                    minute,
-                    points: points.clone(),
-                    matched: matched.clone(),
-                });
                 matched
             }
         };
@@ -378,19 +374,8 @@ impl Matching {
             engine::plan(&mut plan, &offers, t, &needs, 0, &stops, &rules);
         }
         let mut found = self.run(plan, &offers, &needs, &stops).await;
-        // Only the offers matched are kept, as in the index's own search.
-        let mut kept: Vec<Arc<Offer>> = Vec::with_capacity(found.len());
-        let mut position: std::collections::HashMap<usize, usize> = Default::default();
-        for f in &mut found {
-            f.offer = *position.entry(f.offer).or_insert_with(|| {
-                kept.push(nearby[f.offer].clone());
-                kept.len() - 1
-            });
-        }
-        Ok(Matched {
-            found,
-            offers: kept,
-        })
+        let offers = index::offers_found(&mut found, |i| nearby[i].clone());
+        Ok(Matched { found, offers })
     }
 
     /// Open needs that `offer` can serve, best first.

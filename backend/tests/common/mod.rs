@@ -564,6 +564,32 @@ pub async fn demo_server(backend: Backend) -> Server {
     .await
 }
 
+/// PostgreSQL: waits (at most 10 s) until `n` statements on the test's
+/// database wait for a lock, or `over()` says the requests to wait for
+/// are over; whether `n` were seen waiting.
+pub async fn until_waiting_on_locks(
+    watcher: &mut sqlx::PgConnection,
+    n: i64,
+    over: impl Fn() -> bool,
+) -> bool {
+    for _ in 0..200 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut *watcher)
+        .await
+        .expect("pg_stat_activity");
+        if waiting >= n {
+            return true;
+        }
+        if over() {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
 /// A person registered by `relay` on the Lot, with their consent; their id.
 pub async fn register_person(
     server: &Server,
